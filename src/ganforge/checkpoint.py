@@ -1,0 +1,84 @@
+"""Complete, versioned training checkpoints: plain state dicts, written atomically, loaded safely.
+
+A checkpoint holds G, D, both optimisers, the step/epoch counters, every RNG state, the fixed noise
+and the resolved config, so a run can be resumed or sampled from that one file.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganforge.errors import UserError
+from ganforge.fileio import atomic_path
+
+FORMAT = "ganforge-checkpoint"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^step_(\d{9})\.pt$")
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    """The folder holding a run's checkpoints."""
+    return Path(run_dir) / "checkpoints"
+
+
+def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) -> Path:
+    """Write ``state`` as ``checkpoints/step_#########.pt`` atomically, then keep only the newest ``keep``."""
+    path = checkpoint_dir(run_dir) / f"step_{step:09d}.pt"
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """A run's checkpoints, oldest first."""
+    folder = checkpoint_dir(run_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if _NAME.match(p.name))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint on the CPU with ``weights_only=True`` (no arbitrary unpickling).
+
+    Raises:
+        UserError: the file is missing, damaged, not a ganforge checkpoint, or from a newer format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"checkpoint {path} cannot be read (damaged or not a ganforge checkpoint): {first}"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise UserError(f"{path} is not a ganforge checkpoint")
+    if state.get("format_version", 0) > FORMAT_VERSION:
+        raise UserError(
+            f"{path} has checkpoint format {state['format_version']}; upgrade ganforge to read it"
+        )
+    return state
+
+
+def find_checkpoint(target: Path) -> Path:
+    """A checkpoint file itself, or the newest checkpoint of a run directory."""
+    target = Path(target)
+    if target.is_file():
+        return target
+    if not target.is_dir():
+        raise UserError(f"{target} is neither a run directory nor a checkpoint file")
+    found = list_checkpoints(target)
+    if not found:
+        raise UserError(f"run {target} has no checkpoints yet (expected {checkpoint_dir(target)}/step_*.pt)")
+    return found[-1]

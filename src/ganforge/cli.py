@@ -1,0 +1,212 @@
+"""The ``ganforge`` command: parse flags -> config -> library call -> one clean line on user mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import torch
+
+from ganforge import __version__
+from ganforge.checkpoint import find_checkpoint, load_checkpoint
+from ganforge.config import RunConfig
+from ganforge.data import BUILTIN
+from ganforge.errors import UserError
+from ganforge.models import build_models
+from ganforge.presets import DEFAULT_PRESET, PRESETS, get_preset
+from ganforge.sampling import animate, generate, write_samples
+from ganforge.train.loop import TrainingRun, default_run_dir, resolve_device
+
+BUDGET = ("train.epochs", "train.steps", "train.minutes")
+# flag -> (config field, type, help). Flags map 1:1 onto config fields.
+TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
+    "--epochs": ("train.epochs", int, "train for N epochs"),
+    "--steps": ("train.steps", int, "train until global step N"),
+    "--minutes": ("train.minutes", float, "train for this many wall-clock minutes"),
+    "--batch-size": ("train.batch_size", int, "images per batch"),
+    "--seed": ("train.seed", int, "seed for weights, data order and noise (runs repeat exactly on CPU)"),
+    "--device": ("train.device", str, "auto (default), cpu, cuda, cuda:N"),
+    "--lr-g": ("train.g_optim.lr", float, "generator learning rate"),
+    "--lr-d": ("train.d_optim.lr", float, "discriminator learning rate"),
+    "--log-every": ("train.log_every", int, "steps between metrics.jsonl lines"),
+    "--sample-every": ("train.sample_every", int, "steps between sample grids (default: every epoch)"),
+    "--checkpoint-every": ("train.checkpoint_every", int, "epochs between checkpoints"),
+    "--checkpoint-every-steps": ("train.checkpoint_every_steps", int, "steps between checkpoints"),
+    "--keep-checkpoints": ("train.keep_checkpoints", int, "how many recent checkpoints to keep"),
+    "--data-dir": ("data.data_dir", str, "folder holding the idx files of mnist / fashion-mnist"),
+    "--split": ("data.split", str, "train or test (built-in datasets)"),
+    "--limit": ("data.limit", int, "use only the first N images"),
+    "--channels": ("data.channels", int, "1 (grayscale) or 3 (RGB) for image folders"),
+    "--image-size": ("data.image_size", int, "square image side the model draws"),
+    "--latent-dim": ("model.latent_dim", int, "size of the noise vector"),
+}
+
+TRAIN_EXAMPLES = """examples:
+  ganforge train mnist --preset tf-dcgan-mnist --epochs 5
+  ganforge train mnist --minutes 2 --out runs/demo
+  ganforge train ./my_images --preset tf-dcgan-mnist --channels 3 --epochs 20
+  ganforge train --resume runs/demo --epochs 10
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block: the hint says where the full usage is.
+        self.exit(2, f"ganforge: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog="ganforge", description="Train, watch and use GANs on images.",
+                     epilog="run 'ganforge COMMAND --help' for a command's options and examples",
+                     formatter_class=formatter)  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train a GAN", epilog=TRAIN_EXAMPLES, formatter_class=formatter)
+    train.add_argument(
+        "data", nargs="?", help=f"{', '.join(BUILTIN)}, or a folder of images (default: mnist)"
+    )
+    train.add_argument("--preset", default=None, help=f"named configuration (default {DEFAULT_PRESET}); "
+                                                      "see 'ganforge presets'")  # fmt: skip
+    train.add_argument("--config", type=Path, help="a config.json to start from (flags override it)")
+    train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
+    train.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR", help="continue this run from its last checkpoint"
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+    for flag, (_, kind, text) in TRAIN_FLAGS.items():
+        train.add_argument(flag, type=kind, default=None, help=text)
+
+    sample = sub.add_parser("sample", help="draw images from a trained run", formatter_class=formatter,
+                            epilog="examples:\n  ganforge sample runs/demo --n 64 --out grid.png\n"
+                                   "  ganforge sample runs/demo --n 10000 --seed 1 --out samples.npy\n"
+                                   "  ganforge sample runs/demo --n 100 --out pngs/\n")  # fmt: skip
+    sample.add_argument("run", type=Path, help="run directory or checkpoint file")
+    sample.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
+    sample.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    sample.add_argument("--out", type=Path, required=True, help="grid .png, array .npy, or a folder")
+    sample.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
+
+    anim = sub.add_parser("animate", help="animated GIF of a run's sample grids", formatter_class=formatter,
+                          epilog="example:\n  ganforge animate runs/demo --out progress.gif\n")  # fmt: skip
+    anim.add_argument("run", type=Path, help="run directory")
+    anim.add_argument("--out", type=Path, help="GIF path (default RUN/progress.gif)")
+    anim.add_argument("--seconds-per-frame", type=float, default=0.5, help="frame duration (default 0.5)")
+
+    sub.add_parser("presets", help="list the named presets", epilog="example:\n  ganforge presets\n",
+                   formatter_class=formatter)  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ganforge`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "sample": cmd_sample, "animate": cmd_animate, "presets": cmd_presets}
+    try:
+        return commands[args.command](args)
+    except UserError as exc:
+        print(f"ganforge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``ganforge train``."""
+    overrides = {field: getattr(args, _dest(flag)) for flag, (field, _, _) in TRAIN_FLAGS.items()}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.resume:
+        if args.data or args.preset or args.config or args.out:
+            raise UserError(
+                "--resume continues a run as it was configured; drop DATA/--preset/--config/--out"
+            )
+        changed = sorted(set(overrides) - set(BUDGET))
+        if changed:
+            raise UserError(
+                f"only the budget (--epochs/--steps/--minutes) can change on resume, not {changed[0]}"
+            )
+        cfg = RunConfig.load(args.resume / "config.json") if (args.resume / "config.json").is_file() else None
+        if cfg is None:
+            raise UserError(f"nothing to resume: {args.resume} has no config.json")
+        _apply(cfg, overrides)
+        run = TrainingRun(cfg, args.resume, resume=True, show_progress=not args.quiet)
+    else:
+        cfg = RunConfig.load(args.config) if args.config else get_preset(args.preset or DEFAULT_PRESET)
+        if args.preset and args.config:
+            raise UserError("give either --preset or --config, not both")
+        if args.data:
+            cfg.data.source = _data_source(args.data)
+        _apply(cfg, overrides)
+        out = args.out or default_run_dir(cfg.preset)
+        run = TrainingRun(cfg, out, show_progress=not args.quiet)
+        print(
+            f"training {cfg.preset} on {run.data.name} ({len(run.data)} images) into {out}", file=sys.stderr
+        )
+    state = run.fit()
+    print(f"done: epoch {state.epoch}, step {state.step}, {state.elapsed:.0f}s; run directory {run.run_dir}")
+    return 130 if run._stop_signal == "SIGINT" else 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """``ganforge sample``."""
+    if args.n <= 0:
+        raise UserError(f"--n must be positive, got {args.n}")
+    generator, _ = load_generator(args.checkpoint or args.run, resolve_device(args.device))
+    noise = torch.randn(args.n, generator.latent_dim, generator=torch.Generator().manual_seed(args.seed))
+    print(f"wrote {write_samples(generate(generator, noise), args.out)}")
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    """``ganforge animate``."""
+    if not args.run.is_dir():
+        raise UserError(f"run directory {args.run} does not exist")
+    out = args.out or args.run / "progress.gif"
+    frames = animate(args.run / "samples", out, args.seconds_per_frame)
+    print(f"wrote {out} ({frames} frames)")
+    return 0
+
+
+def cmd_presets(_args: argparse.Namespace) -> int:
+    """``ganforge presets``."""
+    width = max(len(name) for name in PRESETS)
+    for name, preset in PRESETS.items():
+        print(f"{name:<{width}}  {preset.description}")
+    return 0
+
+
+def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig]:
+    """Rebuild a run's generator from a checkpoint (or a run's newest one) alone."""
+    checkpoint = load_checkpoint(find_checkpoint(target))
+    cfg = RunConfig.from_dict(checkpoint["config"])
+    generator, _ = build_models(cfg.model, cfg.data)
+    generator.load_state_dict(checkpoint["trainer"]["G"])
+    return generator.to(device), cfg
+
+
+def _data_source(data: str) -> str:
+    if data in BUILTIN or Path(data).is_dir():
+        return data
+    raise UserError(f"DATA '{data}' is neither a dataset ({', '.join(BUILTIN)}) nor an existing folder")
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _apply(cfg: RunConfig, overrides: dict[str, Any]) -> None:
+    if any(field in overrides for field in BUDGET):
+        # A budget given on the command line replaces the preset's budget rather than adding to it.
+        cfg.train.epochs = cfg.train.steps = cfg.train.minutes = None
+    for field, value in overrides.items():
+        *parents, leaf = field.split(".")
+        target = cfg
+        for name in parents:
+            target = getattr(target, name)
+        setattr(target, leaf, value)

@@ -1,0 +1,160 @@
+"""Typed run configuration: what a run trains, on what, and how.
+
+The resolved :class:`RunConfig` is written to ``config.json`` in the run directory and inside every
+checkpoint, so ``sample``/``animate``/``--resume`` rebuild a run from the checkpoint alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganforge.errors import UserError
+
+
+@dataclass
+class DataConfig:
+    """Where the training images come from and how they are shaped."""
+
+    source: str = "mnist"  # "mnist", "fashion-mnist", or a folder of images
+    split: str = "train"  # "train" or "test" for the built-in datasets
+    data_dir: str | None = None  # a folder holding the standard idx files
+    channels: int = 1  # 1 = grayscale, 3 = RGB (image folders are converted)
+    image_size: int = 28  # square side the model draws; folders are resized to it
+    limit: int | None = None  # use only the first N images (quick trials, tests)
+
+
+@dataclass
+class ModelConfig:
+    """Which registered generator/discriminator family, and its few knobs."""
+
+    name: str = "tf-dcgan"
+    latent_dim: int = 100
+
+
+@dataclass
+class OptimConfig:
+    """Adam settings for one network."""
+
+    lr: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-7  # Keras' Adam default; PyTorch's is 1e-8
+
+
+@dataclass
+class TrainConfig:
+    """How long and how a run trains, and how often it reports, samples and saves."""
+
+    batch_size: int = 256
+    epochs: int | None = 50
+    steps: int | None = None
+    minutes: float | None = None
+    loss: str = "bce"
+    g_optim: OptimConfig = field(default_factory=OptimConfig)
+    d_optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    log_every: int = 20  # steps between metrics.jsonl lines / plain progress lines
+    sample_every: int | None = None  # steps between grids; None = after every epoch
+    checkpoint_every: int | None = 5  # epochs between checkpoints (None = only at the end)
+    checkpoint_every_steps: int | None = None  # steps between checkpoints, for step-based runs
+    keep_checkpoints: int = 3
+    grid_size: int = 4  # the fixed-noise grid is grid_size x grid_size
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to rebuild a run: preset name, data, model and training settings."""
+
+    preset: str = "tf-dcgan-mnist"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (nested dataclasses become dicts)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Build from a dict, rejecting unknown keys and wrong types with a clear message."""
+        return _build(cls, data, "config")
+
+    def save(self, path: Path) -> None:
+        """Write as indented JSON."""
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        """Read a JSON file written by :meth:`save` (or by hand)."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise UserError(f"config file {path} does not exist") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"config file {path} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise UserError(f"config file {path} must hold a JSON object")
+        return cls.from_dict(data)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise UserError(f"{where} must be an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
+            raise UserError(f"unknown key '{key}' in {where}{hint}")
+        kwargs[key] = _convert(hints[key], value, f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    ok = {
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+        bool: isinstance(value, bool),
+    }[hint]
+    if not ok:
+        raise UserError(f"{where} must be {hint.__name__}, got {value!r}")
+    return float(value) if hint is float else value
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Reject values no run can use (zero or negative sizes, empty budgets), with a message per field."""
+    t, d = cfg.train, cfg.data
+    positive = {
+        "train.batch_size": t.batch_size, "train.epochs": t.epochs, "train.steps": t.steps,
+        "train.minutes": t.minutes, "train.log_every": t.log_every, "train.sample_every": t.sample_every,
+        "train.checkpoint_every": t.checkpoint_every, "train.checkpoint_every_steps": t.checkpoint_every_steps,
+        "train.keep_checkpoints": t.keep_checkpoints, "train.grid_size": t.grid_size,
+        "train.g_optim.lr": t.g_optim.lr, "train.d_optim.lr": t.d_optim.lr,
+        "data.image_size": d.image_size, "data.limit": d.limit, "model.latent_dim": cfg.model.latent_dim,
+    }  # fmt: skip
+    for name, value in positive.items():
+        if value is not None and value <= 0:
+            raise UserError(f"{name} must be positive, got {value}")
+    if d.channels not in (1, 3):
+        raise UserError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {d.channels}")
+    if t.epochs is None and t.steps is None and t.minutes is None:
+        raise UserError("no training budget: give --epochs, --steps or --minutes")
+    return cfg

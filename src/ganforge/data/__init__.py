@@ -1,0 +1,27 @@
+"""Datasets: every source becomes an :class:`ImageData` of uint8 images."""
+
+from __future__ import annotations
+
+from ganforge.config import DataConfig
+from ganforge.data.folder import load_folder
+from ganforge.data.images import ImageData, to_uint8, to_unit_range
+from ganforge.data.mnist import SPECS, load_mnist_like
+from ganforge.errors import UserError
+
+BUILTIN = tuple(SPECS)
+
+__all__ = ["BUILTIN", "ImageData", "load_data", "to_uint8", "to_unit_range"]
+
+
+def load_data(cfg: DataConfig) -> ImageData:
+    """Load the dataset a :class:`DataConfig` names, shaped as the config asks."""
+    if cfg.source in SPECS:
+        if (cfg.channels, cfg.image_size) != (1, 28):
+            raise UserError(
+                f"{cfg.source} images are 28x28 grayscale; the model asks for "
+                f"{cfg.image_size}x{cfg.image_size} with {cfg.channels} channel(s)"
+            )
+        data = load_mnist_like(cfg.source, cfg.split, cfg.data_dir)
+    else:
+        data = load_folder(cfg.source, cfg.image_size, cfg.channels)
+    return data.subset(cfg.limit)

@@ -1,0 +1,8 @@
+"""The one exception type that means "the user asked for something we cannot do"."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input: the CLI prints its message as one line and exits non-zero.
+
+    The message should say what is wrong and what to do instead.
+    """

@@ -1,0 +1,117 @@
+"""Turning a generator into pictures and arrays: fixed-noise grids, sample files, animated GIFs."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torch import nn
+
+from ganforge.data.images import to_uint8
+from ganforge.errors import UserError
+from ganforge.fileio import atomic_path
+
+
+def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
+    """Tile uint8 images (N, C, H, W) into one picture, ``nrow`` per row, on a white background.
+
+    Args:
+        images: uint8 tensor, C = 1 or 3.
+        nrow: images per row (default: a square-ish layout).
+        padding: white pixels between and around the tiles (before scaling).
+        scale: integer nearest-neighbour upscaling, for small images such as 28x28 digits.
+    """
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    canvas = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), 255, np.uint8)
+    tiles = images.permute(0, 2, 3, 1).numpy()
+    for i in range(n):
+        y = padding + (i // nrow) * (h + padding)
+        x = padding + (i % nrow) * (w + padding)
+        canvas[y : y + h, x : x + w] = tiles[i]
+    picture = Image.fromarray(canvas[:, :, 0] if c == 1 else canvas, "L" if c == 1 else "RGB")
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+    return picture
+
+
+def save_png(picture: Image.Image, path: Path) -> None:
+    """Save a PNG atomically (a crash never leaves a half-written image)."""
+    with atomic_path(Path(path)) as tmp:
+        picture.save(tmp, format="PNG")
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, noise: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Run ``generator`` in inference mode on ``noise`` in batches; returns uint8 (N, C, H, W) on the CPU."""
+    was_training = generator.training
+    generator.eval()  # BatchNorm uses its moving averages, as Keras' training=False does
+    device = next(generator.parameters()).device
+    try:
+        out = [to_uint8(generator(chunk.to(device))) for chunk in noise.split(batch_size)]
+    finally:
+        generator.train(was_training)
+    return torch.cat(out)
+
+
+def write_samples(images: torch.Tensor, out: Path) -> str:
+    """Write uint8 images (N, C, H, W): ``.png`` -> one grid, ``.npy`` -> an array, else a folder of PNGs.
+
+    The array is (N, H, W) for grayscale and (N, H, W, 3) for RGB. Returns a description of what was written.
+    """
+    out = Path(out)
+    if out.suffix.lower() == ".png":
+        save_png(make_grid(images), out)
+        return f"a grid of {len(images)} images in {out}"
+    if out.suffix.lower() == ".npy":
+        array = images.permute(0, 2, 3, 1).numpy()
+        array = array[..., 0] if array.shape[-1] == 1 else array
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(array))
+        return f"an array {tuple(array.shape)} uint8 in {out}"
+    if out.suffix:
+        raise UserError(f"--out {out}: use a .png (grid), a .npy (array) or a folder name")
+    out.mkdir(parents=True, exist_ok=True)
+    digits = max(5, len(str(len(images) - 1)))
+    for i, img in enumerate(images):
+        save_png(make_grid(img[None], nrow=1, padding=0), out / f"{i:0{digits}d}.png")
+    return f"{len(images)} PNG files in {out}/"
+
+
+_FRAME = re.compile(r"^(epoch|step)_(\d+)\.png$")
+
+
+def animate(samples_dir: Path, out: Path, seconds_per_frame: float = 0.5) -> int:
+    """Assemble the per-epoch (or per-step) grids of a run into an animated GIF, each frame labelled.
+
+    Returns the number of frames written.
+    """
+    frames = sorted(
+        (int(m.group(2)), m.group(1), p)
+        for p in Path(samples_dir).glob("*.png")
+        if (m := _FRAME.match(p.name))
+    )
+    if not frames:
+        raise UserError(
+            f"no sample grids (epoch_*.png or step_*.png) in {samples_dir}; train for an epoch first"
+        )
+    labelled = [_label(Image.open(path).convert("RGB"), f"{kind} {number}") for number, kind, path in frames]
+    with atomic_path(Path(out)) as tmp:
+        labelled[0].save(
+            tmp, format="GIF", save_all=True, append_images=labelled[1:],
+            duration=int(seconds_per_frame * 1000), loop=0,
+        )  # fmt: skip
+    return len(labelled)
+
+
+def _label(picture: Image.Image, text: str) -> Image.Image:
+    strip = 14
+    framed = Image.new("RGB", (picture.width, picture.height + strip), "white")
+    framed.paste(picture, (0, strip))
+    ImageDraw.Draw(framed).text((3, 2), text, fill="black")
+    return framed
