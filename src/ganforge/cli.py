@@ -52,6 +52,10 @@ TRAIN_EXAMPLES = """examples:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No prefix matching: a typo such as --epoch must be an error, not silently --epochs.
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         # One line, not argparse's usage block: the hint says where the full usage is.
         self.exit(2, f"ganforge: error: {message} (see '{self.prog} --help')\n")
@@ -60,9 +64,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(prog="ganforge", description="Train, watch and use GANs on images.",
-                     epilog="run 'ganforge COMMAND --help' for a command's options and examples",
-                     formatter_class=formatter)  # fmt: skip
+    parser = _Parser(
+        prog="ganforge",
+        description="Train, watch and use GANs on images.",
+        epilog="run 'ganforge COMMAND --help' for a command's options and examples",
+        formatter_class=formatter,
+    )
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -70,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "data", nargs="?", help=f"{', '.join(BUILTIN)}, or a folder of images (default: mnist)"
     )
-    train.add_argument("--preset", default=None, help=f"named configuration (default {DEFAULT_PRESET}); "
-                                                      "see 'ganforge presets'")  # fmt: skip
+    train.add_argument(
+        "--preset",
+        default=None,
+        help=f"named configuration (default {DEFAULT_PRESET}); see 'ganforge presets'",
+    )
     train.add_argument("--config", type=Path, help="a config.json to start from (flags override it)")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
     train.add_argument(
@@ -81,10 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, (_, kind, text) in TRAIN_FLAGS.items():
         train.add_argument(flag, type=kind, default=None, help=text)
 
-    sample = sub.add_parser("sample", help="draw images from a trained run", formatter_class=formatter,
-                            epilog="examples:\n  ganforge sample runs/demo --n 64 --out grid.png\n"
-                                   "  ganforge sample runs/demo --n 10000 --seed 1 --out samples.npy\n"
-                                   "  ganforge sample runs/demo --n 100 --out pngs/\n")  # fmt: skip
+    sample = sub.add_parser(
+        "sample",
+        help="draw images from a trained run",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge sample runs/demo --n 64 --out grid.png\n"
+        "  ganforge sample runs/demo --n 10000 --seed 1 --out samples.npy\n"
+        "  ganforge sample runs/demo --n 100 --out pngs/\n",
+    )
     sample.add_argument("run", type=Path, help="run directory or checkpoint file")
     sample.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
     sample.add_argument("--n", type=int, default=64, help="number of images (default 64)")
@@ -92,14 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="grid .png, array .npy, or a folder")
     sample.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
 
-    anim = sub.add_parser("animate", help="animated GIF of a run's sample grids", formatter_class=formatter,
-                          epilog="example:\n  ganforge animate runs/demo --out progress.gif\n")  # fmt: skip
+    anim = sub.add_parser(
+        "animate",
+        help="animated GIF of a run's sample grids",
+        formatter_class=formatter,
+        epilog="example:\n  ganforge animate runs/demo --out progress.gif\n",
+    )
     anim.add_argument("run", type=Path, help="run directory")
     anim.add_argument("--out", type=Path, help="GIF path (default RUN/progress.gif)")
     anim.add_argument("--seconds-per-frame", type=float, default=0.5, help="frame duration (default 0.5)")
 
-    sub.add_parser("presets", help="list the named presets", epilog="example:\n  ganforge presets\n",
-                   formatter_class=formatter)  # fmt: skip
+    sub.add_parser(
+        "presets",
+        help="list the named presets",
+        epilog="example:\n  ganforge presets\n",
+        formatter_class=formatter,
+    )
     return parser
 
 

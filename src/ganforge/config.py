@@ -143,13 +143,22 @@ def validate(cfg: RunConfig) -> RunConfig:
     """Reject values no run can use (zero or negative sizes, empty budgets), with a message per field."""
     t, d = cfg.train, cfg.data
     positive = {
-        "train.batch_size": t.batch_size, "train.epochs": t.epochs, "train.steps": t.steps,
-        "train.minutes": t.minutes, "train.log_every": t.log_every, "train.sample_every": t.sample_every,
-        "train.checkpoint_every": t.checkpoint_every, "train.checkpoint_every_steps": t.checkpoint_every_steps,
-        "train.keep_checkpoints": t.keep_checkpoints, "train.grid_size": t.grid_size,
-        "train.g_optim.lr": t.g_optim.lr, "train.d_optim.lr": t.d_optim.lr,
-        "data.image_size": d.image_size, "data.limit": d.limit, "model.latent_dim": cfg.model.latent_dim,
-    }  # fmt: skip
+        "train.batch_size": t.batch_size,
+        "train.epochs": t.epochs,
+        "train.steps": t.steps,
+        "train.minutes": t.minutes,
+        "train.log_every": t.log_every,
+        "train.sample_every": t.sample_every,
+        "train.checkpoint_every": t.checkpoint_every,
+        "train.checkpoint_every_steps": t.checkpoint_every_steps,
+        "train.keep_checkpoints": t.keep_checkpoints,
+        "train.grid_size": t.grid_size,
+        "train.g_optim.lr": t.g_optim.lr,
+        "train.d_optim.lr": t.d_optim.lr,
+        "data.image_size": d.image_size,
+        "data.limit": d.limit,
+        "model.latent_dim": cfg.model.latent_dim,
+    }
     for name, value in positive.items():
         if value is not None and value <= 0:
             raise UserError(f"{name} must be positive, got {value}")

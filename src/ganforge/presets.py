@@ -35,11 +35,16 @@ def tf_dcgan_mnist() -> RunConfig:
         data=DataConfig(source="mnist", channels=1, image_size=28),
         model=ModelConfig(name="tf-dcgan", latent_dim=100),
         train=TrainConfig(
-            batch_size=256, epochs=50, loss="bce",
-            g_optim=OptimConfig(lr=1e-4), d_optim=OptimConfig(lr=1e-4),
-            checkpoint_every=1, keep_checkpoints=3, grid_size=4,
+            batch_size=256,
+            epochs=50,
+            loss="bce",
+            g_optim=OptimConfig(lr=1e-4),
+            d_optim=OptimConfig(lr=1e-4),
+            checkpoint_every=1,
+            keep_checkpoints=3,
+            grid_size=4,
         ),
-    )  # fmt: skip
+    )
 
 
 PRESETS: dict[str, Preset] = {

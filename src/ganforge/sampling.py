@@ -103,9 +103,13 @@ def animate(samples_dir: Path, out: Path, seconds_per_frame: float = 0.5) -> int
     labelled = [_label(Image.open(path).convert("RGB"), f"{kind} {number}") for number, kind, path in frames]
     with atomic_path(Path(out)) as tmp:
         labelled[0].save(
-            tmp, format="GIF", save_all=True, append_images=labelled[1:],
-            duration=int(seconds_per_frame * 1000), loop=0,
-        )  # fmt: skip
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=labelled[1:],
+            duration=int(seconds_per_frame * 1000),
+            loop=0,
+        )
     return len(labelled)
 
 

@@ -84,7 +84,7 @@ SPECS = {
             "Sneaker",
             "Bag",
             "Ankle boot",
-        ),  # fmt: skip
+        ),
         install_hint="apt-get install dataset-fashion-mnist",
     ),
 }

@@ -83,8 +83,10 @@ class TrainingRun:
         torch.manual_seed(t.seed)  # weights initialise identically for a given seed
         self.data = load_data(self.cfg.data)
         if len(self.data) < t.batch_size:
-            raise UserError(f"the data has {len(self.data)} images, fewer than one batch of {t.batch_size}; "
-                            "use a smaller --batch-size")  # fmt: skip
+            raise UserError(
+                f"the data has {len(self.data)} images, fewer than one batch of {t.batch_size}; "
+                "use a smaller --batch-size"
+            )
         generator, discriminator = build_models(self.cfg.model, self.cfg.data)
         self.trainer = Trainer(generator, discriminator, t, self.cfg.model.latent_dim, self.device)
         seeded = torch.Generator().manual_seed(t.seed + 1)
@@ -102,8 +104,10 @@ class TrainingRun:
 
     def _check_fresh(self) -> None:
         if list_checkpoints(self.run_dir):
-            raise UserError(f"{self.run_dir} already holds a run; continue it with --resume {self.run_dir} "
-                            "or pick another --out")  # fmt: skip
+            raise UserError(
+                f"{self.run_dir} already holds a run; continue it with --resume {self.run_dir} "
+                "or pick another --out"
+            )
 
     def _resume_point(self, cfg: RunConfig) -> tuple[RunConfig, dict]:
         if not (self.run_dir / "config.json").is_file() and not list_checkpoints(self.run_dir):
@@ -112,7 +116,10 @@ class TrainingRun:
         saved = RunConfig.from_dict(checkpoint["config"])
         # Only the budget may change on resume: a different model or data would not be this run.
         saved.train.epochs, saved.train.steps, saved.train.minutes = (
-            cfg.train.epochs, cfg.train.steps, cfg.train.minutes)  # fmt: skip
+            cfg.train.epochs,
+            cfg.train.steps,
+            cfg.train.minutes,
+        )
         return saved, checkpoint
 
     def _start_dir(self, data: ImageData) -> None:
@@ -164,19 +171,24 @@ class TrainingRun:
                 if self._stop_signal:
                     break
             self._log_interval()
-            save_png(make_grid(generate(self.trainer.G, self.fixed_noise), self.cfg.train.grid_size, scale=2),
-                     self.run_dir / "samples" / "final.png")  # fmt: skip
+            save_png(
+                make_grid(generate(self.trainer.G, self.fixed_noise), self.cfg.train.grid_size, scale=2),
+                self.run_dir / "samples" / "final.png",
+            )
             if saved_at != self.state.step:
                 self._checkpoint()
         if self._stop_signal:
-            self.progress.message(f"stopped by {self._stop_signal} at step {self.state.step}; checkpoint saved. "
-                                  f"Continue with: ganforge train --resume {self.run_dir}")  # fmt: skip
+            self.progress.message(
+                f"stopped by {self._stop_signal} at step {self.state.step}; checkpoint saved. "
+                f"Continue with: ganforge train --resume {self.run_dir}"
+            )
         return self.state
 
     def _run_epoch(self) -> None:
         t = self.cfg.train
-        order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(
-            t.seed * 1_000_003 + self.state.epoch))  # fmt: skip
+        order = torch.randperm(
+            len(self.data), generator=torch.Generator().manual_seed(t.seed * 1_000_003 + self.state.epoch)
+        )
         for b in range(self.state.batch_in_epoch, self.batches_per_epoch):
             idx = order[b * t.batch_size : (b + 1) * t.batch_size]
             stats = self.trainer.simultaneous_step(to_unit_range(self.data.images[idx], self.device))
@@ -205,8 +217,9 @@ class TrainingRun:
         if t.checkpoint_every and self.state.epoch % t.checkpoint_every == 0:
             self._checkpoint()
             saved_at = self.state.step
-        self.progress.message(f"epoch {self.state.epoch} done at step {self.state.step} "
-                              f"({self._elapsed():.0f}s trained)")  # fmt: skip
+        self.progress.message(
+            f"epoch {self.state.epoch} done at step {self.state.step} ({self._elapsed():.0f}s trained)"
+        )
         return saved_at
 
     def _budget_reached(self) -> bool:
@@ -241,8 +254,13 @@ class TrainingRun:
         seconds = time.monotonic() - self._interval_start
         means = {k: float(v) / self._count for k, v in self._sums.items()}
         self.state.elapsed = self._elapsed()
-        record = {"step": self.state.step, "epoch": self.state.epoch + 1, **means,
-                  "images_per_sec": self._images / max(seconds, 1e-9), "wall_time": round(self.state.elapsed, 3)}  # fmt: skip
+        record = {
+            "step": self.state.step,
+            "epoch": self.state.epoch + 1,
+            **means,
+            "images_per_sec": self._images / max(seconds, 1e-9),
+            "wall_time": round(self.state.elapsed, 3),
+        }
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
         total = self.progress.total
@@ -267,8 +285,13 @@ class TrainingRun:
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         }
-        state = {"config": self.cfg.to_dict(), "state": self.state.__dict__.copy(), "trainer": self.trainer.state_dict(),
-                 "fixed_noise": self.fixed_noise, "rng": rng}  # fmt: skip
+        state = {
+            "config": self.cfg.to_dict(),
+            "state": self.state.__dict__.copy(),
+            "trainer": self.trainer.state_dict(),
+            "fixed_noise": self.fixed_noise,
+            "rng": rng,
+        }
         save_checkpoint(self.run_dir, self.state.step, state, self.cfg.train.keep_checkpoints)
 
     @contextlib.contextmanager

@@ -54,7 +54,8 @@ class Progress:
         return (
             f"{bar}epoch {r['epoch']} step {r['step']}"
             f"{'/' + str(self.total) if self.total else ''} | {r['images_per_sec']:.0f} img/s | "
-            f"D {r['d_loss']:.3f} G {r['g_loss']:.3f} | D(x) {r['d_real']:.2f} D(G(z)) {r['d_fake']:.2f}{eta_text}"
+            f"D {r['d_loss']:.3f} G {r['g_loss']:.3f} | "
+            f"D(x) {r['d_real']:.2f} D(G(z)) {r['d_fake']:.2f}{eta_text}"
         )
 
 

@@ -22,8 +22,14 @@ class Trainer:
     accumulates them and reads only every logging interval.
     """
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, cfg: TrainConfig,
-                 latent_dim: int, device: torch.device) -> None:  # fmt: skip
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        cfg: TrainConfig,
+        latent_dim: int,
+        device: torch.device,
+    ) -> None:
         if cfg.loss not in LOSSES:
             raise UserError(f"unknown loss '{cfg.loss}'; choose one of: {', '.join(LOSSES)}")
         self.G = generator.to(device)

@@ -1,0 +1,50 @@
+import argparse
+
+import pytest
+import torch
+
+from ganforge.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from ganforge.errors import UserError
+
+
+def test_round_trip_and_atomic_names(tmp_path):
+    save_checkpoint(tmp_path, 7, {"w": torch.ones(3)}, keep=3)
+    files = list((tmp_path / "checkpoints").iterdir())
+    assert [f.name for f in files] == ["step_000000007.pt"]  # no temporary file left behind
+    state = load_checkpoint(files[0])
+    assert state["format"] == FORMAT and torch.equal(state["w"], torch.ones(3))
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    # Any class outside the weights-only allowlist stands for code that unpickling would run.
+    torch.save({"format": FORMAT, "obj": argparse.Namespace(x=1)}, tmp_path / "evil.pt")
+    with pytest.raises(UserError, match="cannot be read"):
+        load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_corrupt_and_foreign_files_are_clear_errors(tmp_path):
+    save_checkpoint(tmp_path, 1, {"w": torch.ones(1000)}, keep=3)
+    path = tmp_path / "checkpoints" / "step_000000001.pt"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(UserError, match="cannot be read"):
+        load_checkpoint(path)
+    torch.save({"just": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(UserError, match="not a ganforge checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+    torch.save({"format": FORMAT, "format_version": 99}, tmp_path / "new.pt")
+    with pytest.raises(UserError, match="upgrade ganforge"):
+        load_checkpoint(tmp_path / "new.pt")
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, 1, {"w": torch.ones(1)}, keep=3)
+    before = (tmp_path / "checkpoints" / "step_000000001.pt").read_bytes()
+
+    def disk_full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path, 1, {"w": torch.zeros(1)}, keep=3)
+    assert (tmp_path / "checkpoints" / "step_000000001.pt").read_bytes() == before
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_000000001.pt"]

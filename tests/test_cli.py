@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+from ganforge.cli import main
+from tests.conftest import write_images
+
+
+def _error(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def _fails(capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ganforge: error: ")
+    return err
+
+
+def test_user_mistakes_print_one_line(capsys, tmp_path):
+    assert "unknown preset 'nope'" in _fails(capsys, ["train", "--preset", "nope"])
+    assert "neither a dataset" in _fails(capsys, ["train", "mnistt"])
+    assert "neither a run directory" in _fails(capsys, ["sample", str(tmp_path / "x"), "--out", "a.png"])
+    assert "nothing to resume" in _fails(capsys, ["train", "--resume", str(tmp_path)])
+    assert "must be positive" in _fails(capsys, ["train", "--epochs", "0"])
+    assert "invalid int value" in _error(capsys, ["train", "--epochs", "many"])
+    assert "unrecognized arguments" in _error(capsys, ["train", "--epoch", "3"])
+    assert "does not exist" in _fails(capsys, ["animate", str(tmp_path / "none")])
+
+
+def test_help_shows_runnable_examples(capsys):
+    for command in ("train", "sample", "animate", "presets"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "ganforge " + command in capsys.readouterr().out
+
+
+def test_presets_table(capsys):
+    assert main(["presets"]) == 0
+    assert "tf-dcgan-mnist" in capsys.readouterr().out
+
+
+def test_train_on_a_folder_then_resume_with_a_new_budget(capsys, tmp_path):
+    write_images(tmp_path / "imgs", 40)
+    (tmp_path / "imgs" / "broken.jpg").write_bytes(b"garbage")
+    run = tmp_path / "run"
+    argv = [
+        "train",
+        str(tmp_path / "imgs"),
+        "--channels",
+        "3",
+        "--batch-size",
+        "8",
+        "--steps",
+        "3",
+        "--out",
+        str(run),
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    assert json.loads((run / "config.json").read_text())["data"]["channels"] == 3
+    assert "broken.jpg" in (run / "skipped_files.txt").read_text()
+    capsys.readouterr()
+    assert "only the budget" in _fails(capsys, ["train", "--resume", str(run), "--batch-size", "4"])
+    assert main(["train", "--resume", str(run), "--steps", "5", "--quiet"]) == 0
+    assert "step 5" in capsys.readouterr().out
+    assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "rgb.npy")]) == 0

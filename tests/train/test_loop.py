@@ -1,0 +1,143 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ganforge.checkpoint import list_checkpoints, load_checkpoint
+from ganforge.errors import UserError
+from ganforge.train.loop import TrainingRun
+
+
+def _weights(run_dir):
+    state = load_checkpoint(list_checkpoints(run_dir)[-1])
+    return state["trainer"], state["state"]
+
+
+def test_run_writes_every_artifact(tiny_cfg, tmp_path):
+    run = TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False)
+    state = run.fit()
+    assert (state.epoch, state.step) == (2, 8)
+    out = tmp_path / "run"
+    assert json.loads((out / "config.json").read_text())["preset"] == "tf-dcgan-mnist"
+    lines = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [2, 4, 6, 8]
+    keys = {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "images_per_sec", "wall_time"}
+    assert set(lines[0]) == keys
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "epoch_0001.png",
+        "epoch_0002.png",
+        "final.png",
+    ]
+    assert [p.name for p in list_checkpoints(out)] == ["step_000000004.pt", "step_000000008.pt"]
+
+
+def test_keep_only_the_last_k_checkpoints(tiny_cfg, tmp_path):
+    tiny_cfg.train.epochs = 4
+    tiny_cfg.train.keep_checkpoints = 2
+    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_000000012.pt", "step_000000016.pt"]
+
+
+def test_resume_gives_identical_weights(tiny_cfg, tmp_path):
+    tiny_cfg.train.epochs = None
+    tiny_cfg.train.steps = 10  # 2.5 epochs: the resume point (6) falls mid-epoch
+    TrainingRun(tiny_cfg, tmp_path / "straight", show_progress=False).fit()
+    tiny_cfg.train.steps = 6
+    TrainingRun(tiny_cfg, tmp_path / "split", show_progress=False).fit()
+    tiny_cfg.train.steps = 10
+    TrainingRun(tiny_cfg, tmp_path / "split", resume=True, show_progress=False).fit()
+    a, state_a = _weights(tmp_path / "straight")
+    b, state_b = _weights(tmp_path / "split")
+    assert state_a == {**state_b, "elapsed": state_a["elapsed"]}
+    for net in ("G", "D"):
+        for key, value in a[net].items():
+            assert torch.equal(value, b[net][key]), f"{net}.{key} differs after resume"
+    assert torch.equal(a["opt_g"]["state"][0]["exp_avg"], b["opt_g"]["state"][0]["exp_avg"])
+    steps = [json.loads(ln)["step"] for ln in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6, 8, 10]
+
+
+def test_refuses_to_overwrite_or_resume_nothing(tiny_cfg, tmp_path):
+    tiny_cfg.train.epochs = 1
+    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).fit()
+    with pytest.raises(UserError, match="already holds a run; continue it with --resume"):
+        TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False)
+    with pytest.raises(UserError, match="nothing to resume"):
+        TrainingRun(tiny_cfg, tmp_path / "empty", resume=True, show_progress=False)
+
+
+def test_batch_larger_than_data_is_a_clear_error(tiny_cfg, tmp_path):
+    tiny_cfg.train.batch_size = 100
+    with pytest.raises(UserError, match="fewer than one batch"):
+        TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False)
+
+
+def _start(tmp_path, *args):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "ganforge",
+        "train",
+        "mnist",
+        "--limit",
+        "256",
+        "--batch-size",
+        "16",
+        "--log-every",
+        "4",
+        "--device",
+        "cpu",
+        "--seed",
+        "3",
+        *args,
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigkill_then_resume_loses_only_work_since_the_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    proc = _start(tmp_path, "--out", str(run), "--epochs", "50", "--checkpoint-every-steps", "8")
+    _wait_for(lambda: len(list_checkpoints(run)) >= 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    last = list_checkpoints(run)[-1]
+    saved_step = load_checkpoint(last)["state"]["step"]
+    assert saved_step >= 16 and saved_step % 8 == 0
+    resumed = subprocess.run(
+        [sys.executable, "-m", "ganforge", "train", "--resume", str(run), "--steps", str(saved_step + 8)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed {run} at epoch" in resumed.stderr and f"step {saved_step}" in resumed.stderr
+    trainer, state = _weights(run)
+    assert state["step"] == saved_step + 8
+    assert all(torch.isfinite(v).all() for v in trainer["G"].values() if v.is_floating_point())
+    steps = [json.loads(ln)["step"] for ln in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == saved_step + 8
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    run = tmp_path / "run"
+    proc = _start(tmp_path, "--out", str(run), "--epochs", "50")
+    _wait_for(lambda: (run / "metrics.jsonl").is_file() and (run / "metrics.jsonl").read_text().strip())
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "stopped by SIGINT" in output and "Traceback" not in output
+    step = load_checkpoint(list_checkpoints(run)[-1])["state"]["step"]
+    assert step >= 4
