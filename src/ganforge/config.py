@@ -36,6 +36,8 @@ class ModelConfig:
 
     name: str = "tf-dcgan"
     latent_dim: int = 100
+    width: int = 64  # base channel count of convolutional families (dcgan)
+    spectral_norm: bool = False  # spectral normalisation on every discriminator layer
 
 
 @dataclass
@@ -56,7 +58,20 @@ class TrainConfig:
     epochs: int | None = 50
     steps: int | None = None
     minutes: float | None = None
-    loss: str = "bce"
+    loss: str = "bce"  # bce (= nonsaturating), minimax, lsgan, hinge, wgan-gp
+    # D targets are uniform in [low, high]; one-sided label smoothing: real_label_low = real_label_high = 0.9
+    real_label_low: float = 1.0
+    real_label_high: float = 1.0
+    fake_label_low: float = 0.0
+    fake_label_high: float = 0.0
+    scheme: str = "alternating"  # "simultaneous" (TF2 tutorial) or "alternating" (D then G)
+    d_steps: int = 1  # discriminator updates (each on its own batch) per generator update
+    d_separate_batches: bool = False  # D updates on a real batch, then on a fake batch (two optimiser steps)
+    d_half_batch: bool = False  # D sees half a batch of real and half of fake (Keras-GAN)
+    r1_gamma: float = 0.0  # R1 penalty weight (0 = off)
+    r1_every: int = 1  # lazy R1: apply every N discriminator steps, scaled by N
+    gp_weight: float | None = None  # gradient penalty weight; None = 10 for wgan-gp, else off
+    ema_decay: float | None = None  # generator EMA (e.g. 0.999); grids and samples use it
     g_optim: OptimConfig = field(default_factory=OptimConfig)
     d_optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 0
@@ -139,6 +154,16 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     return float(value) if hint is float else value
 
 
+SCHEMES = ("simultaneous", "alternating")
+
+
+def _get(cfg: RunConfig, dotted: str) -> Any:
+    value: Any = cfg
+    for name in dotted.split("."):
+        value = getattr(value, name)
+    return value
+
+
 def validate(cfg: RunConfig) -> RunConfig:
     """Reject values no run can use (zero or negative sizes, empty budgets), with a message per field."""
     t, d = cfg.train, cfg.data
@@ -164,6 +189,23 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise UserError(f"{name} must be positive, got {value}")
     if d.channels not in (1, 3):
         raise UserError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {d.channels}")
+    for name in ("train.d_steps", "train.r1_every"):
+        if _get(cfg, name) <= 0:
+            raise UserError(f"{name} must be positive, got {_get(cfg, name)}")
+    for name in ("train.r1_gamma", "train.gp_weight"):
+        if (_get(cfg, name) or 0) < 0:
+            raise UserError(f"{name} must not be negative, got {_get(cfg, name)}")
+    if t.ema_decay is not None and not 0 < t.ema_decay < 1:
+        raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
+    if t.scheme not in SCHEMES:
+        raise UserError(f"unknown scheme '{t.scheme}'; choose one of: {', '.join(SCHEMES)}")
+    if t.scheme == "simultaneous" and (t.d_steps != 1 or t.d_separate_batches or t.d_half_batch):
+        raise UserError(
+            "the simultaneous scheme updates D and G once per batch from one forward pass; "
+            "d_steps, d_separate_batches and d_half_batch need --scheme alternating"
+        )
+    if t.d_separate_batches and (t.gp_weight or t.loss == "wgan-gp"):
+        raise UserError("the gradient penalty mixes real and fake images; it needs d_separate_batches off")
     if t.epochs is None and t.steps is None and t.minutes is None:
         raise UserError("no training budget: give --epochs, --steps or --minutes")
     return cfg

@@ -1,4 +1,9 @@
-"""GAN losses as pure functions of discriminator logits; the trainer owns backward and optimiser steps."""
+"""GAN losses and regularisers as pure functions of discriminator outputs.
+
+The trainer owns backward passes and optimiser steps; these only turn outputs (logits or critic
+scores) and targets into scalars. BCE-family losses take explicit targets so label smoothing and
+noisy labels stay outside them.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,90 @@ from torch.nn import functional as F
 
 @dataclass(frozen=True)
 class GANLoss:
-    """A pair of loss functions: d(real_logits, fake_logits) and g(fake_logits)."""
+    """A loss family.
 
-    d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g: Callable[[torch.Tensor], torch.Tensor]
+    Attributes:
+        d_real: loss of D on real outputs given their targets.
+        d_fake: loss of D on fake outputs given their targets.
+        g: loss of G on fake outputs given G's targets.
+        uses_targets: whether label smoothing / noisy labels apply.
+        sigmoid_outputs: whether D's outputs are logits (so sigmoid gives D(x) as a probability).
+    """
+
+    d_real: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    d_fake: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    uses_targets: bool = True
+    sigmoid_outputs: bool = True
 
 
-def bce_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Discriminator BCE from logits: real -> 1, fake -> 0, the two means summed (as the TF tutorial)."""
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
+def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, target.expand_as(logits))
 
 
-def bce_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Generator BCE from logits with fakes labelled real (the non-saturating form)."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+def minimax_g(fake_logits: torch.Tensor, fake_target: torch.Tensor) -> torch.Tensor:
+    """The original saturating generator loss: minimise E[log(1 - D(G(z)))] = -BCE(fake, fake target)."""
+    return -_bce(fake_logits, fake_target)
 
 
-LOSSES: dict[str, GANLoss] = {"bce": GANLoss(bce_d_loss, bce_g_loss)}
+def least_squares(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """LSGAN: half the mean squared distance of raw outputs to the target (1 real, 0 fake)."""
+    return 0.5 * (outputs - target.expand_as(outputs)).pow(2).mean()
+
+
+def hinge_d_real(outputs: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of D on real outputs: E[relu(1 - D(x))]."""
+    return F.relu(1 - outputs).mean()
+
+
+def hinge_d_fake(outputs: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of D on fake outputs: E[relu(1 + D(G(z)))]."""
+    return F.relu(1 + outputs).mean()
+
+
+def critic_g(outputs: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+    """Generator loss of hinge and Wasserstein GANs: -E[D(G(z))]."""
+    return -outputs.mean()
+
+
+def wasserstein_d_real(outputs: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+    """Critic loss on real samples: -E[D(x)]."""
+    return -outputs.mean()
+
+
+def wasserstein_d_fake(outputs: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+    """Critic loss on fake samples: E[D(G(z))]."""
+    return outputs.mean()
+
+
+def _g_bce(fake_logits: torch.Tensor, g_target: torch.Tensor) -> torch.Tensor:
+    return _bce(fake_logits, g_target)
+
+
+LOSSES: dict[str, GANLoss] = {
+    # "bce" is the TF2 tutorial's name for the non-saturating loss; both names are kept.
+    "bce": GANLoss(_bce, _bce, _g_bce),
+    "nonsaturating": GANLoss(_bce, _bce, _g_bce),
+    "minimax": GANLoss(_bce, _bce, minimax_g),
+    "lsgan": GANLoss(least_squares, least_squares, least_squares, sigmoid_outputs=False),
+    "hinge": GANLoss(hinge_d_real, hinge_d_fake, critic_g, uses_targets=False, sigmoid_outputs=False),
+    "wgan-gp": GANLoss(
+        wasserstein_d_real, wasserstein_d_fake, critic_g, uses_targets=False, sigmoid_outputs=False
+    ),
+}
+
+
+def r1_penalty(real_outputs: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1: E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018); ``real`` must require grad."""
+    (grad,) = torch.autograd.grad(real_outputs.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
+def gradient_penalty(
+    discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """WGAN-GP: E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake (Gulrajani et al.)."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(mixed).sum(), mixed, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

@@ -1,4 +1,8 @@
-"""Named, complete configurations: ``ganforge train DATA --preset NAME``."""
+"""Named, complete configurations: ``ganforge train DATA --preset NAME``.
+
+Each preset reproduces one tutorial; its docstring says where the original was ambiguous and what was
+chosen. ``ganforge presets`` lists them.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ def tf_dcgan_mnist() -> RunConfig:
             batch_size=256,
             epochs=50,
             loss="bce",
+            scheme="simultaneous",
             g_optim=OptimConfig(lr=1e-4),
             d_optim=OptimConfig(lr=1e-4),
             checkpoint_every=1,
@@ -47,10 +52,167 @@ def tf_dcgan_mnist() -> RunConfig:
     )
 
 
+def dcgan64() -> RunConfig:
+    """The 64x64 RGB DCGAN of the anime-faces tutorial, on any folder (default: Twemoji, offline).
+
+    Fully convolutional G from a 1x1x100 noise map; D conv 64-128-256-512 + dense; BatchNorm momentum 0.5
+    (Keras' sense), LeakyReLU 0.2; Adam beta1 0.5, lr 1.5e-4 (G) and 2e-4 (D); noisy soft labels, real
+    in [0.8, 1] and fake in [0, 0.2], G's targets drawn like the real ones; D trained on a real batch and
+    then a fake batch (two updates), then G. Grids every 100 steps, checkpoints every 500.
+
+    Chosen here: batch 64; 3000 steps (about 48 epochs of Twemoji) so a CPU run ends in tens of minutes;
+    fakes for D drawn with G in training mode (Keras' ``predict`` would use BatchNorm's moving averages).
+    """
+    return RunConfig(
+        preset="dcgan64",
+        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        model=ModelConfig(name="dcgan64", latent_dim=100),
+        train=TrainConfig(
+            batch_size=64,
+            epochs=None,
+            steps=3000,
+            loss="bce",
+            scheme="alternating",
+            d_separate_batches=True,
+            real_label_low=0.8,
+            real_label_high=1.0,
+            fake_label_low=0.0,
+            fake_label_high=0.2,
+            g_optim=OptimConfig(lr=1.5e-4, beta1=0.5),
+            d_optim=OptimConfig(lr=2e-4, beta1=0.5),
+            sample_every=100,
+            checkpoint_every=None,
+            checkpoint_every_steps=500,
+            grid_size=4,
+        ),
+    )
+
+
+def tf1_mnist() -> RunConfig:
+    """The TF1 MNIST GAN notebook: average-pooling CNN discriminator, 2x2x25-reshape generator.
+
+    D: conv 5x5x8 -> ReLU -> avg-pool -> conv 5x5x16 -> ReLU -> avg-pool -> FC 32 -> ReLU -> FC 1; G: 100-d z
+    -> 2x2x25 -> transposed convs to 3x3x256, 6x6x128, 12x12x64, 28x28x1 (BN + ReLU, tanh); truncated
+    normal 0.02 init; sigmoid cross-entropy; TF1 Adam defaults (lr 1e-3, epsilon 1e-8); batch 16; one D
+    and one G update per iteration.
+
+    Chosen here: the transposed-conv kernel sizes (the notebook gives only shapes; see TF1Generator);
+    6000 iterations, with a grid every 500.
+    """
+    return RunConfig(
+        preset="tf1-mnist",
+        data=DataConfig(source="mnist"),
+        model=ModelConfig(name="tf1-cnn", latent_dim=100),
+        train=TrainConfig(
+            batch_size=16,
+            epochs=None,
+            steps=6000,
+            loss="bce",
+            scheme="alternating",
+            g_optim=OptimConfig(lr=1e-3, eps=1e-8),
+            d_optim=OptimConfig(lr=1e-3, eps=1e-8),
+            sample_every=500,
+            checkpoint_every=None,
+            checkpoint_every_steps=1000,
+            log_every=100,
+        ),
+    )
+
+
+def mlp_latent10() -> RunConfig:
+    """The "simple GAN trained with fit": a 10-d latent, MLP G and D, minimax loss.
+
+    G: Dense 128 -> ReLU -> Dense 256 -> ReLU -> Dense 784 -> tanh; D: flatten -> Dense 256 -> LeakyReLU 0.2
+    -> Dense 128 -> LeakyReLU 0.2 -> Dense 1 (sigmoid inside the loss). Minimax loss: D maximises
+    log D(x) + log(1 - D(G(z))), G minimises log(1 - D(G(z))) (the saturating form).
+
+    Chosen here: hidden widths 128/256, tanh output (the data is scaled to [-1, 1]), Adam 2e-4 with
+    beta1 0.5, batch 128, 30 epochs, a grid every epoch.
+    """
+    return RunConfig(
+        preset="mlp-latent10",
+        data=DataConfig(source="mnist"),
+        model=ModelConfig(name="mlp-latent10", latent_dim=10),
+        train=TrainConfig(
+            batch_size=128,
+            epochs=30,
+            loss="minimax",
+            scheme="alternating",
+            g_optim=OptimConfig(lr=2e-4, beta1=0.5),
+            d_optim=OptimConfig(lr=2e-4, beta1=0.5),
+            checkpoint_every=5,
+            log_every=100,
+        ),
+    )
+
+
+def keras_gan_mlp() -> RunConfig:
+    """Keras-GAN's MLP GAN (eriklindernoren/Keras-GAN, gan/gan.py).
+
+    G: Dense 256/512/1024, each LeakyReLU 0.2 then BatchNorm (momentum 0.8) -> Dense 784 -> tanh; D:
+    Dense 512/256 with LeakyReLU 0.2 -> Dense 1; Adam(2e-4, beta1 0.5); BCE with the non-saturating G loss;
+    D trained on half a batch of real, then half a batch of fake images (two updates); batch 32; 30000
+    iterations; a 5x5 grid every 200 iterations.
+    """
+    return RunConfig(
+        preset="keras-gan-mlp",
+        data=DataConfig(source="mnist"),
+        model=ModelConfig(name="keras-gan-mlp", latent_dim=100),
+        train=TrainConfig(
+            batch_size=32,
+            epochs=None,
+            steps=30000,
+            loss="nonsaturating",
+            scheme="alternating",
+            d_separate_batches=True,
+            d_half_batch=True,
+            g_optim=OptimConfig(lr=2e-4, beta1=0.5),
+            d_optim=OptimConfig(lr=2e-4, beta1=0.5),
+            sample_every=200,
+            checkpoint_every=None,
+            checkpoint_every_steps=5000,
+            log_every=200,
+            grid_size=5,
+        ),
+    )
+
+
+def dcgan() -> RunConfig:
+    """A modern DCGAN default for any square size 16-256 and any channel count (Radford et al. 2016).
+
+    Strided (transposed) convs, BatchNorm, ReLU in G and LeakyReLU 0.2 in D, N(0, 0.02) init, Adam 2e-4
+    with beta1 0.5, non-saturating loss, batch 64, generator EMA (0.999) for grids and samples. Set the
+    size with --image-size and the channels with --channels; default data: Twemoji at 64x64.
+    """
+    return RunConfig(
+        preset="dcgan",
+        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        model=ModelConfig(name="dcgan", latent_dim=100, width=64),
+        train=TrainConfig(
+            batch_size=64,
+            epochs=None,
+            steps=3000,
+            loss="nonsaturating",
+            scheme="alternating",
+            g_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+            d_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+            ema_decay=0.999,
+            sample_every=250,
+            checkpoint_every=None,
+            checkpoint_every_steps=500,
+        ),
+    )
+
+
 PRESETS: dict[str, Preset] = {
-    "tf-dcgan-mnist": Preset(
-        "TF2 DCGAN tutorial on 28x28 digits: BCE, Adam 1e-4, batch 256, 50 epochs", tf_dcgan_mnist
+    "tf-dcgan-mnist": Preset("TF2 DCGAN tutorial, 28x28 digits: BCE, Adam 1e-4, batch 256", tf_dcgan_mnist),
+    "dcgan64": Preset("anime-faces DCGAN, 64x64 RGB folder: noisy soft labels, split D batches", dcgan64),
+    "tf1-mnist": Preset("TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G", tf1_mnist),
+    "mlp-latent10": Preset("simple GAN trained with fit: 10-d latent, MLP G and D, minimax", mlp_latent10),
+    "keras-gan-mlp": Preset(
+        "Keras-GAN MLP: Dense 256/512/1024 G with BN, half-batch D, 5x5 grid", keras_gan_mlp
     ),
+    "dcgan": Preset("modern DCGAN for any size 16-256 and channel count, with G EMA", dcgan),
 }
 DEFAULT_PRESET = "tf-dcgan-mnist"
 

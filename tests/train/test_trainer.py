@@ -1,8 +1,11 @@
 import copy
 
+import pytest
 import torch
 
 from ganforge.config import TrainConfig
+from ganforge.errors import UserError
+from ganforge.losses import gradient_penalty, r1_penalty
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
 from ganforge.train.trainer import Trainer
 
@@ -12,7 +15,7 @@ def test_a_step_changes_both_networks_and_reports_scalars():
     trainer = Trainer(TFDCGANGenerator(), TFDCGANDiscriminator(), TrainConfig(), 100, torch.device("cpu"))
     before_g = copy.deepcopy(trainer.G.state_dict())
     before_d = copy.deepcopy(trainer.D.state_dict())
-    stats = trainer.simultaneous_step(torch.rand(8, 1, 28, 28) * 2 - 1)
+    stats = trainer.step(torch.rand(8, 1, 28, 28) * 2 - 1)
     assert set(stats) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert all(v.ndim == 0 and torch.isfinite(v) for v in stats.values())
     assert not torch.equal(before_g["fc.weight"], trainer.G.state_dict()["fc.weight"])
@@ -25,7 +28,8 @@ def test_gradients_match_two_separate_losses():
     # The simultaneous step must give G the gradient of g_loss only and D that of d_loss only.
     torch.manual_seed(1)
     g, d = TFDCGANGenerator(), TFDCGANDiscriminator(dropout=0.0)
-    trainer = Trainer(copy.deepcopy(g), copy.deepcopy(d), TrainConfig(), 100, torch.device("cpu"))
+    cfg = TrainConfig(scheme="simultaneous")
+    trainer = Trainer(copy.deepcopy(g), copy.deepcopy(d), cfg, 100, torch.device("cpu"))
     trainer.opt_g.step = trainer.opt_d.step = lambda: None  # keep the gradients, skip the update
     real = torch.rand(4, 1, 28, 28) * 2 - 1
     state = trainer.noise.get_state()
@@ -33,11 +37,85 @@ def test_gradients_match_two_separate_losses():
     trainer.noise.set_state(state)
     z = trainer.sample_noise(4)
     fake = g(z)
-    g_loss = trainer.loss.g(d(fake))
+    one, zero = torch.ones(1, 1), torch.zeros(1, 1)
+    g_loss = trainer.loss.g(d(fake), one)
     expected_g = torch.autograd.grad(g_loss, list(g.parameters()))
-    d_loss = trainer.loss.d(d(real), d(fake.detach()))
+    d_loss = trainer.loss.d_real(d(real), one) + trainer.loss.d_fake(d(fake.detach()), zero)
     expected_d = torch.autograd.grad(d_loss, list(d.parameters()))
     for p, e in zip(trainer.G.parameters(), expected_g, strict=True):
         torch.testing.assert_close(p.grad, e)
     for p, e in zip(trainer.D.parameters(), expected_d, strict=True):
         torch.testing.assert_close(p.grad, e)
+
+
+def _trainer(**train):
+    torch.manual_seed(0)
+    cfg = TrainConfig(**train)
+    return Trainer(TFDCGANGenerator(), TFDCGANDiscriminator(dropout=0.0), cfg, 100, torch.device("cpu"))
+
+
+@pytest.mark.parametrize("loss", ["bce", "nonsaturating", "minimax", "lsgan", "hinge", "wgan-gp"])
+@pytest.mark.parametrize("scheme", ["alternating", "simultaneous"])
+def test_every_loss_and_scheme_updates_both_networks(loss, scheme):
+    trainer = _trainer(loss=loss, scheme=scheme)
+    g0, d0 = trainer.G.fc.weight.clone(), trainer.D.fc.weight.clone()
+    stats = trainer.step(torch.rand(8, 1, 28, 28) * 2 - 1)
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(stats)
+    assert all(torch.isfinite(v) for v in stats.values())
+    assert not torch.equal(g0, trainer.G.fc.weight) and not torch.equal(d0, trainer.D.fc.weight)
+
+
+def test_n_discriminator_steps_per_generator_step():
+    trainer = _trainer(d_steps=3)
+    real = torch.rand(4, 1, 28, 28) * 2 - 1
+    g0 = trainer.G.fc.weight.clone()
+    assert "g_loss" not in trainer.step(real) and "g_loss" not in trainer.step(real)
+    assert torch.equal(g0, trainer.G.fc.weight)
+    assert "g_loss" in trainer.step(real) and not torch.equal(g0, trainer.G.fc.weight)
+
+
+def test_separate_batches_make_two_discriminator_updates():
+    trainer = _trainer(d_separate_batches=True)
+    trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
+    assert trainer.opt_d.state[trainer.D.fc.weight]["step"] == 2
+    assert trainer.opt_g.state[trainer.G.fc.weight]["step"] == 1
+
+
+def test_noisy_labels_stay_in_their_ranges():
+    trainer = _trainer(real_label_low=0.8, real_label_high=1.0, fake_label_low=0.0, fake_label_high=0.2)
+    real, fake = trainer._targets(1000, "real"), trainer._targets(1000, "fake")
+    assert real.min() >= 0.8 and real.max() <= 1.0 and real.std() > 0.05
+    assert fake.min() >= 0.0 and fake.max() <= 0.2
+    with pytest.raises(UserError, match="do not apply to the hinge loss"):
+        _trainer(loss="hinge", real_label_low=0.9, real_label_high=0.9)
+
+
+def test_r1_penalty_changes_the_discriminator_update():
+    real = torch.rand(4, 1, 28, 28) * 2 - 1
+    plain, r1 = _trainer(), _trainer(r1_gamma=10.0)
+    plain.d_step(real)
+    r1.d_step(real)
+    assert not torch.allclose(plain.D.fc.weight, r1.D.fc.weight)
+    lazy = _trainer(r1_gamma=10.0, r1_every=2)
+    lazy.d_step(real)  # step 1 of 2: no penalty, so it matches the plain update
+    torch.testing.assert_close(lazy.D.fc.weight, plain.D.fc.weight)
+
+
+def test_r1_and_gradient_penalty_values():
+    x = torch.randn(5, 3, requires_grad=True)
+    out = (x * 2).sum(dim=1)  # gradient 2 in each of 3 coordinates: squared norm 12
+    assert r1_penalty(out, x).item() == pytest.approx(12.0)
+    linear = lambda t: t.flatten(1).sum(1) / 3**0.5  # noqa: E731 (unit-norm gradient)
+    assert gradient_penalty(linear, torch.randn(4, 3), torch.randn(4, 3)).item() == pytest.approx(
+        0.0, abs=1e-10
+    )
+
+
+def test_ema_trails_the_generator_and_is_used_for_sampling():
+    trainer = _trainer(ema_decay=0.9)
+    w0 = trainer.G.fc.weight.clone()
+    trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
+    w1 = trainer.G.fc.weight
+    torch.testing.assert_close(trainer.ema.shadow.fc.weight, 0.9 * w0 + 0.1 * w1)
+    assert trainer.sampler is trainer.ema.shadow
+    assert "G_ema" in trainer.state_dict()

@@ -6,9 +6,10 @@ from ganforge.config import DataConfig
 from ganforge.data.folder import load_folder
 from ganforge.data.images import ImageData, to_uint8, to_unit_range
 from ganforge.data.mnist import SPECS, load_mnist_like
+from ganforge.data.twemoji import twemoji_folder
 from ganforge.errors import UserError
 
-BUILTIN = tuple(SPECS)
+BUILTIN = (*SPECS, "twemoji")
 
 __all__ = ["BUILTIN", "ImageData", "load_data", "to_uint8", "to_unit_range"]
 
@@ -22,6 +23,9 @@ def load_data(cfg: DataConfig) -> ImageData:
                 f"{cfg.image_size}x{cfg.image_size} with {cfg.channels} channel(s)"
             )
         data = load_mnist_like(cfg.source, cfg.split, cfg.data_dir)
+    elif cfg.source == "twemoji":
+        data = load_folder(twemoji_folder(), cfg.image_size, cfg.channels)
+        data.name = "twemoji"
     else:
         data = load_folder(cfg.source, cfg.image_size, cfg.channels)
     return data.subset(cfg.limit)

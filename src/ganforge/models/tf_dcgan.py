@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ganforge.models.inits import keras_init
+
 KERAS_LEAKY_SLOPE = 0.3
 KERAS_BN = {"momentum": 0.01, "eps": 1e-3}
 
@@ -63,12 +65,3 @@ class TFDCGANDiscriminator(nn.Module):
 def _same_pad(x: torch.Tensor) -> torch.Tensor:
     # TF "same" for kernel 5, stride 2 on an even size pads 1 before and 2 after.
     return F.pad(x, (1, 2, 1, 2))
-
-
-def keras_init(module: nn.Module) -> None:
-    """Glorot-uniform weights and zero biases for every conv/linear layer, as Keras initialises them."""
-    for m in module.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)

@@ -172,7 +172,9 @@ class TrainingRun:
                     break
             self._log_interval()
             save_png(
-                make_grid(generate(self.trainer.G, self.fixed_noise), self.cfg.train.grid_size, scale=2),
+                make_grid(
+                    generate(self.trainer.sampler, self.fixed_noise), self.cfg.train.grid_size, scale=2
+                ),
                 self.run_dir / "samples" / "final.png",
             )
             if saved_at != self.state.step:
@@ -191,7 +193,7 @@ class TrainingRun:
         )
         for b in range(self.state.batch_in_epoch, self.batches_per_epoch):
             idx = order[b * t.batch_size : (b + 1) * t.batch_size]
-            stats = self.trainer.simultaneous_step(to_unit_range(self.data.images[idx], self.device))
+            stats = self.trainer.step(to_unit_range(self.data.images[idx], self.device))
             self._accumulate(stats, len(idx))
             self.state.step += 1
             self.state.batch_in_epoch = b + 1
@@ -276,7 +278,7 @@ class TrainingRun:
     # ----- files ------------------------------------------------------------------------------------
 
     def _save_grid(self, name: str) -> None:
-        images = generate(self.trainer.G, self.fixed_noise)
+        images = generate(self.trainer.sampler, self.fixed_noise)
         save_png(make_grid(images, self.cfg.train.grid_size, scale=2), self.run_dir / "samples" / name)
 
     def _checkpoint(self) -> None:

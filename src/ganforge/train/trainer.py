@@ -1,13 +1,19 @@
-"""One GAN update: owns both networks, their optimisers, the loss and the noise generator."""
+"""GAN updates: owns both networks, their optimisers, the loss, the regularisers and the noise generator."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from ganforge.config import OptimConfig, TrainConfig
 from ganforge.errors import UserError
-from ganforge.losses import LOSSES
+from ganforge.losses import LOSSES, gradient_penalty, r1_penalty
+from ganforge.train.ema import EMA
+
+Stats = dict[str, torch.Tensor]
 
 
 def make_adam(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Adam:
@@ -16,10 +22,10 @@ def make_adam(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Adam:
 
 
 class Trainer:
-    """Holds G, D and their optimisers and performs training steps.
+    """Holds G, D (and G's EMA) with their optimisers and performs training steps.
 
-    Losses come back as tensors on the device; reading them forces a host-device sync, so the loop
-    accumulates them and reads only every logging interval.
+    ``step(real)`` applies the configured scheme. Losses come back as detached tensors on the device;
+    reading them forces a host-device sync, so callers accumulate them and read them only now and then.
     """
 
     def __init__(
@@ -32,38 +38,100 @@ class Trainer:
     ) -> None:
         if cfg.loss not in LOSSES:
             raise UserError(f"unknown loss '{cfg.loss}'; choose one of: {', '.join(LOSSES)}")
+        self.cfg = cfg
+        self.loss = LOSSES[cfg.loss]
+        if not self.loss.uses_targets and (
+            cfg.real_label_low,
+            cfg.real_label_high,
+            cfg.fake_label_low,
+            cfg.fake_label_high,
+        ) != (1.0, 1.0, 0.0, 0.0):
+            raise UserError(f"label smoothing / noisy labels do not apply to the {cfg.loss} loss")
+        self.gp_weight = (
+            cfg.gp_weight if cfg.gp_weight is not None else (10.0 if cfg.loss == "wgan-gp" else 0.0)
+        )
         self.G = generator.to(device)
         self.D = discriminator.to(device)
         self.opt_g = make_adam(list(self.G.parameters()), cfg.g_optim)
         self.opt_d = make_adam(list(self.D.parameters()), cfg.d_optim)
-        self.loss = LOSSES[cfg.loss]
+        self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
         self.latent_dim = latent_dim
         self.device = device
         self.noise = torch.Generator(device=device)
         self.noise.manual_seed(cfg.seed)
+        self.d_updates = 0
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to draw pictures with: the EMA copy when there is one."""
+        return self.ema.shadow if self.ema else self.G
 
     def sample_noise(self, n: int) -> torch.Tensor:
         """n standard-normal latent vectors from the trainer's own seeded generator."""
         return torch.randn(n, self.latent_dim, generator=self.noise, device=self.device)
 
-    def simultaneous_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The TF2 tutorial's step: one forward pass, both gradients from it, both optimisers step.
+    def step(self, real: torch.Tensor) -> Stats:
+        """One training step on a batch of real images in [-1, 1], following ``cfg.scheme``."""
+        if self.cfg.scheme == "simultaneous":
+            return self.simultaneous_step(real)
+        stats = self.d_step(real)
+        if self.d_updates % self.cfg.d_steps == 0:
+            stats |= self.g_step(real.shape[0])
+        return stats
 
-        Args:
-            real: a batch of real images in [-1, 1] on the device.
+    # ----- the two halves -------------------------------------------------------------------------
 
-        Returns:
-            Detached scalars: d_loss, g_loss, d_real and d_fake (mean sigmoid outputs).
-        """
+    def d_step(self, real: torch.Tensor) -> Stats:
+        """Update D on ``real`` and as many fresh fakes (half of each with ``d_half_batch``)."""
         self.G.train()
         self.D.train()
-        fake = self.G(self.sample_noise(real.shape[0]))
-        real_logits = self.D(real)
-        fake_logits = self.D(fake)
-        d_loss = self.loss.d(real_logits, fake_logits)
-        g_loss = self.loss.g(fake_logits)
-        d_params = list(self.D.parameters())
-        g_params = list(self.G.parameters())
+        if self.cfg.d_half_batch:
+            real = real[: max(real.shape[0] // 2, 1)]
+        with torch.no_grad():
+            fake = self.G(self.sample_noise(real.shape[0]))
+        real_t, fake_t = self._targets(real.shape[0], "real"), self._targets(real.shape[0], "fake")
+        self.d_updates += 1
+        if self.cfg.d_separate_batches:
+            # Two optimiser steps, as Keras' train_on_batch(real) then train_on_batch(fake).
+            real_out, d_real = self._d_update(lambda: self._d_real_loss(real, real_t))
+            fake_out, d_fake = self._d_update(lambda: self._d_fake_loss(fake, fake_t))
+            return self._d_stats(real_out, fake_out, d_real + d_fake)
+
+        def joint() -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+            real_out, real_loss = self._d_real_loss(real, real_t)
+            fake_out, fake_loss = self._d_fake_loss(fake, fake_t)
+            loss = real_loss + fake_loss
+            if self.gp_weight:
+                loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake)
+            return (real_out, fake_out), loss
+
+        (real_out, fake_out), d_loss = self._d_update(joint)
+        return self._d_stats(real_out, fake_out, d_loss)
+
+    def g_step(self, n: int) -> Stats:
+        """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone."""
+        self.G.train()
+        self.D.train()
+        fake_out = self.D(self.G(self.sample_noise(n)))
+        g_loss = self.loss.g(fake_out, self._targets(n, "real"))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=list(self.G.parameters()))
+        self.opt_g.step()
+        if self.ema:
+            self.ema.update(self.G)
+        return {"g_loss": g_loss.detach()}
+
+    def simultaneous_step(self, real: torch.Tensor) -> Stats:
+        """The TF2 tutorial's step: one forward pass, both gradients from it, both optimisers step."""
+        self.G.train()
+        self.D.train()
+        n = real.shape[0]
+        fake = self.G(self.sample_noise(n))
+        real_out, fake_out = self.D(real), self.D(fake)
+        real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
+        d_loss = self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
+        g_loss = self.loss.g(fake_out, real_t)
+        g_params, d_params = list(self.G.parameters()), list(self.D.parameters())
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
         g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
         d_grads = torch.autograd.grad(d_loss, d_params)
@@ -71,22 +139,62 @@ class Trainer:
             p.grad = grad
         self.opt_g.step()
         self.opt_d.step()
+        self.d_updates += 1
+        if self.ema:
+            self.ema.update(self.G)
+        return self._d_stats(real_out, fake_out, d_loss) | {"g_loss": g_loss.detach()}
+
+    # ----- helpers ---------------------------------------------------------------------------------
+
+    def _targets(self, n: int, kind: str) -> torch.Tensor:
+        low, high = getattr(self.cfg, f"{kind}_label_low"), getattr(self.cfg, f"{kind}_label_high")
+        if low == high:
+            return torch.full((1, 1), low, device=self.device)
+        u = torch.rand(n, 1, generator=self.noise, device=self.device)
+        return low + (high - low) * u
+
+    def _d_real_loss(self, real: torch.Tensor, real_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lazy_r1 = self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
+        real = real.detach().requires_grad_(lazy_r1)
+        real_out = self.D(real)
+        loss = self.loss.d_real(real_out, real_t)
+        if lazy_r1:
+            # Lazy regularisation: applied every r1_every steps, scaled up to keep its average weight.
+            loss = loss + self.cfg.r1_gamma / 2 * r1_penalty(real_out, real) * self.cfg.r1_every
+        return real_out, loss
+
+    def _d_fake_loss(self, fake: torch.Tensor, fake_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fake_out = self.D(fake)
+        return fake_out, self.loss.d_fake(fake_out, fake_t)
+
+    def _d_update(self, compute: Callable[[], tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
+        outputs, loss = compute()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward(inputs=list(self.D.parameters()))
+        self.opt_d.step()
+        return outputs, loss.detach()
+
+    def _d_stats(self, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
+        squash = torch.sigmoid if self.loss.sigmoid_outputs else (lambda x: x)
         return {
             "d_loss": d_loss.detach(),
-            "g_loss": g_loss.detach(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+            "d_real": squash(real_out.detach()).mean(),
+            "d_fake": squash(fake_out.detach()).mean(),
         }
 
     def state_dict(self) -> dict:
         """Everything the trainer owns that a resume needs."""
-        return {
+        state = {
             "G": self.G.state_dict(),
             "D": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "noise_rng": self.noise.get_state(),
+            "d_updates": self.d_updates,
         }
+        if self.ema:
+            state["G_ema"] = self.ema.shadow.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
@@ -95,3 +203,6 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.noise.set_state(state["noise_rng"])
+        self.d_updates = state.get("d_updates", 0)
+        if self.ema:
+            self.ema.shadow.load_state_dict(state["G_ema"])
