@@ -8,7 +8,7 @@ from ganforge.cli import main
 from ganforge.config import DataConfig
 from ganforge.data import load_data
 from ganforge.presets import PRESETS, get_preset
-from ganforge.train.loop import TrainingRun
+from ganforge.train.run import TrainingRun
 from tests.conftest import write_images
 
 

@@ -5,7 +5,7 @@ from PIL import Image
 
 from ganforge.cli import main
 from ganforge.sampling import animate, make_grid, write_samples
-from ganforge.train.loop import TrainingRun
+from ganforge.train.run import TrainingRun
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from ganforge.errors import UserError
 from ganforge.models import build_models
 from ganforge.presets import DEFAULT_PRESET, PRESETS, get_preset
 from ganforge.sampling import animate, generate, write_samples
-from ganforge.train.loop import TrainingRun, default_run_dir, resolve_device
+from ganforge.train.run import TrainingRun, default_run_dir, resolve_device
 
 BUDGET = ("train.epochs", "train.steps", "train.minutes")
 # flag -> (config field, type, help). Flags map 1:1 onto config fields.
@@ -172,7 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     state = run.fit()
     print(f"done: epoch {state.epoch}, step {state.step}, {state.elapsed:.0f}s; run directory {run.run_dir}")
-    return 130 if run._stop_signal == "SIGINT" else 0
+    return 130 if run.stop_signal == "SIGINT" else 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -204,11 +204,12 @@ def cmd_presets(_args: argparse.Namespace) -> int:
 
 
 def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig]:
-    """Rebuild a run's generator from a checkpoint (or a run's newest one) alone."""
+    """Rebuild a run's generator (its EMA copy when it has one) from a checkpoint alone."""
     checkpoint = load_checkpoint(find_checkpoint(target))
     cfg = RunConfig.from_dict(checkpoint["config"])
     generator, _ = build_models(cfg.model, cfg.data)
-    generator.load_state_dict(checkpoint["trainer"]["G"])
+    weights = checkpoint["trainer"]
+    generator.load_state_dict(weights.get("G_ema", weights["G"]))
     return generator.to(device), cfg
 
 

@@ -7,10 +7,11 @@ import time
 
 import pytest
 import torch
+from PIL import Image
 
 from ganforge.checkpoint import list_checkpoints, load_checkpoint
 from ganforge.errors import UserError
-from ganforge.train.loop import TrainingRun
+from ganforge.train.run import TrainingRun
 
 
 def _weights(run_dir):
@@ -32,7 +33,10 @@ def test_run_writes_every_artifact(tiny_cfg, tmp_path):
         "epoch_0001.png",
         "epoch_0002.png",
         "final.png",
+        "final_grid.png",
     ]
+    assert Image.open(out / "samples" / "final_grid.png").size == ((8 * 30 + 2) * 2,) * 2
+    assert Image.open(out / "losses.png").size[0] > 300
     assert [p.name for p in list_checkpoints(out)] == ["step_000000004.pt", "step_000000008.pt"]
 
 

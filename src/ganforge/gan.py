@@ -1,0 +1,260 @@
+"""The Keras-like Python API: ``GAN(generator, discriminator).fit(data, epochs=..., callbacks=[...])``.
+
+``GAN`` owns the training loop; everything around it (metrics logs, grids, checkpoints, plots, early
+stopping) is a :class:`~ganforge.train.callbacks.Callback`. The CLI builds a GAN from a config and adds
+the standard callbacks, so the Python API and ``ganforge train`` run the same code.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganforge.config import OptimConfig, TrainConfig
+from ganforge.data.images import ImageData, to_unit_range
+from ganforge.errors import UserError
+from ganforge.sampling import generate
+from ganforge.train.callbacks import Callback
+from ganforge.train.trainer import Trainer
+
+
+@dataclass
+class TrainState:
+    """Where training is: global step, completed epochs, batches done in the current epoch, seconds."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    elapsed: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; anything else as torch understands it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda[:N]") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device '{name}' asked for, but this PyTorch sees no CUDA GPU; use --device cpu")
+    return device
+
+
+class GAN:
+    """A generator/discriminator pair with its optimisers, ready to ``fit`` and ``generate``.
+
+    Args:
+        generator: maps (N, latent_dim) noise to images in [-1, 1]; needs a ``latent_dim`` attribute
+            unless ``latent_dim`` is given.
+        discriminator: maps images to one output per image, (N, 1).
+        loss: "bce"/"nonsaturating", "minimax", "lsgan", "hinge" or "wgan-gp".
+        g_lr, d_lr, betas: Adam settings of each network (ignored when ``config`` is given).
+        latent_dim: size of the noise vector.
+        config: a full :class:`TrainConfig` (scheme, labels, regularisers, EMA, seed ...); the keyword
+            arguments above fill a default one otherwise.
+        device: "auto", "cpu", "cuda", ...
+
+    Example:
+        >>> gan = GAN(MyGenerator(), MyDiscriminator(), loss="hinge")
+        >>> gan.fit(images, epochs=5, batch_size=64, callbacks=[ImageGrid("grids/")])
+        >>> pictures = gan.generate(16)  # uint8 (16, C, H, W)
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        *,
+        loss: str = "nonsaturating",
+        g_lr: float = 2e-4,
+        d_lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        latent_dim: int | None = None,
+        config: TrainConfig | None = None,
+        device: str = "auto",
+    ) -> None:
+        if config is None:
+            config = TrainConfig(
+                loss=loss, g_optim=OptimConfig(g_lr, *betas), d_optim=OptimConfig(d_lr, *betas)
+            )
+        self.config = config
+        self.latent_dim = latent_dim or getattr(generator, "latent_dim", None)
+        if not self.latent_dim:
+            raise UserError("give latent_dim=... (the generator has no latent_dim attribute)")
+        self.device = resolve_device(device if device != "auto" else config.device)
+        self.trainer = Trainer(generator, discriminator, config, self.latent_dim, self.device)
+        self.state = TrainState()
+        self.stop_training = False
+        self.batches_per_epoch = 0
+        self.total_steps: int | None = None
+        seeded = torch.Generator().manual_seed(config.seed + 1)
+        self.fixed_noise = torch.randn(config.grid_size**2, self.latent_dim, generator=seeded)
+
+    @property
+    def generator(self) -> nn.Module:
+        """The trained generator (not its EMA copy)."""
+        return self.trainer.G
+
+    @property
+    def discriminator(self) -> nn.Module:
+        """The trained discriminator."""
+        return self.trainer.D
+
+    # ----- training ----------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        data: ImageData | torch.Tensor | np.ndarray,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
+        minutes: float | None = None,
+        batch_size: int | None = None,
+        callbacks: Sequence[Callback] = (),
+    ) -> TrainState:
+        """Train until ``epochs`` (counted from the start), global ``steps``, or ``minutes`` of this call.
+
+        Args:
+            data: an :class:`ImageData`, or uint8 images (N, C, H, W) / (N, H, W) as a tensor or array.
+            batch_size: defaults to the config's.
+            callbacks: hooks called at the start, after each step, after each epoch and at the end.
+
+        Returns:
+            The training state (step, epoch) reached.
+        """
+        data = as_image_data(data)
+        batch_size = batch_size or self.config.batch_size
+        if len(data) < batch_size:
+            raise UserError(
+                f"the data has {len(data)} images, fewer than one batch of {batch_size}; "
+                "use a smaller batch size"
+            )
+        if epochs is None and steps is None and minutes is None:
+            raise UserError("fit needs a budget: epochs=, steps= or minutes=")
+        self.batches_per_epoch = math.ceil(len(data) / batch_size)
+        self.stop_training = False
+        budget = _Budget(epochs, steps, minutes, time.monotonic(), self.state.elapsed)
+        self.total_steps = budget.total_steps(self.batches_per_epoch)
+        self.seconds_left = budget.seconds_left
+        self._callbacks("on_train_begin", callbacks)
+        while not self.stop_training and not budget.reached(self.state):
+            self._run_epoch(data, batch_size, budget, callbacks)
+            if self.state.batch_in_epoch == self.batches_per_epoch:
+                self.state.epoch += 1
+                self.state.batch_in_epoch = 0
+                self.state.elapsed = budget.elapsed()
+                self._callbacks("on_epoch_end", callbacks)
+        self.state.elapsed = budget.elapsed()
+        self._callbacks("on_train_end", callbacks)
+        return self.state
+
+    def _run_epoch(
+        self, data: ImageData, batch_size: int, budget: _Budget, callbacks: Sequence[Callback]
+    ) -> None:
+        # The order depends only on (seed, epoch), so a resumed run continues mid-epoch exactly.
+        order = torch.randperm(
+            len(data),
+            generator=torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.state.epoch),
+        )
+        for b in range(self.state.batch_in_epoch, self.batches_per_epoch):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            stats = self.trainer.step(to_unit_range(data.images[idx], self.device))
+            self.state.step += 1
+            self.state.batch_in_epoch = b + 1
+            self.state.elapsed = budget.elapsed()
+            for callback in callbacks:
+                callback.on_step_end(self, stats, len(idx))
+            if self.stop_training or budget.reached(self.state):
+                return
+
+    def _callbacks(self, hook: str, callbacks: Sequence[Callback]) -> None:
+        for callback in callbacks:
+            getattr(callback, hook)(self)
+
+    # ----- using it ----------------------------------------------------------------------------------
+
+    def generate(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """``n`` images as uint8 (n, C, H, W) on the CPU, from the EMA generator when there is one."""
+        rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        return generate(self.trainer.sampler, torch.randn(n, self.latent_dim, generator=rng))
+
+    def grid_images(self) -> torch.Tensor:
+        """The fixed-noise images drawn after every epoch (uint8)."""
+        return generate(self.trainer.sampler, self.fixed_noise)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimisers, counters, RNG states and fixed noise: all a resume needs."""
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+        return {
+            "state": self.state.__dict__.copy(),
+            "trainer": self.trainer.state_dict(),
+            "fixed_noise": self.fixed_noise,
+            "rng": {"torch": torch.get_rng_state(), "cuda": cuda},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.trainer.load_state_dict(state["trainer"])
+        self.state = TrainState(**state["state"])
+        self.fixed_noise = state["fixed_noise"]
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+
+
+@dataclass
+class _Budget:
+    epochs: int | None
+    steps: int | None
+    minutes: float | None
+    started: float
+    elapsed_before: float
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def seconds_left(self) -> float | None:
+        return None if self.minutes is None else self.minutes * 60 - (time.monotonic() - self.started)
+
+    def reached(self, state: TrainState) -> bool:
+        if self.steps is not None and state.step >= self.steps:
+            return True
+        if self.epochs is not None and state.epoch >= self.epochs:
+            return True
+        return self.minutes is not None and time.monotonic() - self.started >= self.minutes * 60
+
+    def total_steps(self, batches_per_epoch: int) -> int | None:
+        by_epochs = self.epochs * batches_per_epoch if self.epochs else None
+        limits = [s for s in (self.steps, by_epochs) if s]
+        return min(limits) if limits else None
+
+
+def check_batch_size(n_images: int, batch_size: int) -> None:
+    """A clear error when the data cannot fill a single batch."""
+    if n_images < batch_size:
+        raise UserError(
+            f"the data has {n_images} images, fewer than one batch of {batch_size}; "
+            "use a smaller --batch-size"
+        )
+
+
+def as_image_data(data: ImageData | torch.Tensor | np.ndarray) -> ImageData:
+    """Accept an :class:`ImageData` or uint8 images shaped (N, C, H, W) or (N, H, W)."""
+    if isinstance(data, ImageData):
+        return data
+    tensor = torch.as_tensor(data)
+    if tensor.dtype != torch.uint8:
+        raise UserError(f"images must be uint8 in [0, 255], got {tensor.dtype}")
+    if tensor.ndim == 3:
+        tensor = tensor[:, None]
+    if tensor.ndim != 4:
+        raise UserError(f"images must be shaped (N, C, H, W) or (N, H, W), got {tuple(tensor.shape)}")
+    return ImageData(tensor, None, "tensor")

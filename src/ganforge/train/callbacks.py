@@ -1,0 +1,246 @@
+"""Callbacks: what happens around the training loop (logs, grids, checkpoints, plots, early stopping).
+
+Each hook receives the :class:`~ganforge.gan.GAN` being trained; ``gan.state`` says where training is
+and ``gan.stop_training = True`` ends it after the current step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ganforge.checkpoint import save_checkpoint
+from ganforge.sampling import make_grid, save_png
+from ganforge.train.plots import plot_losses
+from ganforge.train.progress import Progress
+
+if TYPE_CHECKING:
+    from ganforge.gan import GAN
+
+
+class Callback:
+    """Base class: override the hooks you need."""
+
+    def on_train_begin(self, gan: GAN) -> None:
+        """Before the first step of a ``fit`` call."""
+
+    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        """After every step; ``stats`` are device tensors (reading one forces a sync)."""
+
+    def on_epoch_end(self, gan: GAN) -> None:
+        """After every complete epoch (``gan.state.epoch`` already counts it)."""
+
+    def on_train_end(self, gan: GAN) -> None:
+        """After the last step, also when stopped early or by a signal."""
+
+
+class MetricsLogger(Callback):
+    """Averages step statistics over ``every`` steps and appends them to a JSONL file and the progress line.
+
+    Sums stay on the device between log lines, so a GPU is not synchronised every step.
+    """
+
+    def __init__(self, path: Path | None, every: int = 20, progress: Progress | None = None) -> None:
+        self.path = Path(path) if path else None
+        self.every = every
+        self.progress = progress
+        self.records: list[dict[str, Any]] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+        self._images = 0
+        self._start = time.monotonic()
+
+    def on_train_begin(self, gan: GAN) -> None:
+        if self.progress:
+            self.progress.total = gan.total_steps
+        self._reset()
+
+    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        for key, value in stats.items():
+            self._sums[key] = self._sums[key] + value if key in self._sums else value.clone()
+            self._counts[key] = self._counts.get(key, 0) + 1
+        self._images += n_images
+        if gan.state.step % self.every == 0:
+            self.flush(gan)
+
+    def on_epoch_end(self, gan: GAN) -> None:
+        if self.progress:
+            self.progress.message(
+                f"epoch {gan.state.epoch} done at step {gan.state.step} ({gan.state.elapsed:.0f}s trained)"
+            )
+
+    def on_train_end(self, gan: GAN) -> None:
+        self.flush(gan)
+
+    def flush(self, gan: GAN) -> None:
+        """Write the interval's means now (called every ``every`` steps and at the end)."""
+        if not self._counts:
+            return
+        seconds = max(time.monotonic() - self._start, 1e-9)
+        steps = max(self._counts.values())
+        record = {
+            "step": gan.state.step,
+            "epoch": gan.state.epoch + (1 if gan.state.batch_in_epoch else 0),
+            **{k: float(v) / self._counts[k] for k, v in self._sums.items()},
+            "images_per_sec": self._images / seconds,
+            "wall_time": round(gan.state.elapsed, 3),
+        }
+        self.records.append(record)
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        if self.progress:
+            total = gan.total_steps
+            eta = (total - gan.state.step) * seconds / steps if total else gan.seconds_left()
+            self.progress.update(record, eta)
+        self._reset()
+
+
+class ImageGrid(Callback):
+    """Saves the fixed-noise grid after every epoch, or every ``every_steps`` steps, plus final grids.
+
+    Files: ``epoch_0001.png`` / ``step_0000100.png``, ``final.png`` (the fixed-noise grid at the end) and
+    ``final_grid.png`` (an 8x8 grid of fresh samples, noise seed 0).
+    """
+
+    def __init__(self, folder: Path, every_steps: int | None = None, scale: int = 2) -> None:
+        self.folder = Path(folder)
+        self.every_steps = every_steps
+        self.scale = scale
+
+    def _save(self, gan: GAN, name: str, images: torch.Tensor | None = None, nrow: int | None = None) -> None:
+        images = gan.grid_images() if images is None else images
+        nrow = nrow or gan.config.grid_size
+        save_png(make_grid(images, nrow, scale=self.scale), self.folder / name)
+
+    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if self.every_steps and gan.state.step % self.every_steps == 0:
+            self._save(gan, f"step_{gan.state.step:07d}.png")
+
+    def on_epoch_end(self, gan: GAN) -> None:
+        if not self.every_steps:
+            self._save(gan, f"epoch_{gan.state.epoch:04d}.png")
+
+    def on_train_end(self, gan: GAN) -> None:
+        self._save(gan, "final.png")
+        self._save(gan, "final_grid.png", gan.generate(64, seed=0), nrow=8)
+
+
+class Checkpointer(Callback):
+    """Saves complete checkpoints every ``every_epochs`` epochs and/or ``every_steps`` steps, and at the end.
+
+    Args:
+        run_dir: checkpoints go to ``run_dir/checkpoints``.
+        config: the run's resolved config (a dict), stored in every checkpoint.
+        keep: how many of the newest checkpoints to keep.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        config: dict[str, Any],
+        every_epochs: int | None = 1,
+        every_steps: int | None = None,
+        keep: int = 3,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.every_epochs = every_epochs
+        self.every_steps = every_steps
+        self.keep = keep
+        self.saved_at = -1
+
+    def on_train_begin(self, gan: GAN) -> None:
+        # A resumed run starts from a checkpoint of this very step.
+        self.saved_at = gan.state.step if gan.state.step else -1
+
+    def save(self, gan: GAN) -> Path:
+        """Write a checkpoint of the current state now."""
+        path = save_checkpoint(
+            self.run_dir, gan.state.step, {"config": self.config, **gan.state_dict()}, self.keep
+        )
+        self.saved_at = gan.state.step
+        return path
+
+    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if self.every_steps and gan.state.step % self.every_steps == 0:
+            self.save(gan)
+
+    def on_epoch_end(self, gan: GAN) -> None:
+        if self.every_epochs and gan.state.epoch % self.every_epochs == 0 and self.saved_at != gan.state.step:
+            self.save(gan)
+
+    def on_train_end(self, gan: GAN) -> None:
+        if self.saved_at != gan.state.step:
+            self.save(gan)
+
+
+class LossPlot(Callback):
+    """Redraws ``losses.png`` from metrics.jsonl after each epoch (or ``every_steps``) and at the end."""
+
+    def __init__(self, metrics_path: Path, out: Path, every_steps: int | None = None) -> None:
+        self.metrics_path = Path(metrics_path)
+        self.out = Path(out)
+        self.every_steps = every_steps
+
+    def _draw(self) -> None:
+        if self.metrics_path.is_file():
+            records = [json.loads(ln) for ln in self.metrics_path.read_text().splitlines() if ln.strip()]
+            if records:
+                plot_losses(records, self.out)
+
+    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if self.every_steps and gan.state.step % self.every_steps == 0:
+            self._draw()
+
+    def on_epoch_end(self, gan: GAN) -> None:
+        if not self.every_steps:
+            self._draw()
+
+    def on_train_end(self, gan: GAN) -> None:
+        self._draw()
+
+
+class EarlyStopping(Callback):
+    """Stops training when a score computed after each epoch stops improving.
+
+    Args:
+        score: a function of the GAN returning a number to minimise (e.g. a Frechet distance).
+        patience: epochs without an improvement of at least ``min_delta`` before stopping.
+    """
+
+    def __init__(self, score: Callable[[GAN], float], patience: int = 5, min_delta: float = 0.0) -> None:
+        self.score = score
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = math.inf
+        self.bad_epochs = 0
+
+    def on_epoch_end(self, gan: GAN) -> None:
+        value = float(self.score(gan))
+        if value < self.best - self.min_delta:
+            self.best, self.bad_epochs = value, 0
+        else:
+            self.bad_epochs += 1
+            if self.bad_epochs >= self.patience:
+                gan.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda gan: print(gan.state))``."""
+
+    def __init__(self, **hooks: Callable[..., None]) -> None:
+        unknown = set(hooks) - {"on_train_begin", "on_step_end", "on_epoch_end", "on_train_end"}
+        if unknown:
+            raise TypeError(f"unknown hooks: {sorted(unknown)}")
+        for name, fn in hooks.items():
+            setattr(self, name, fn)

@@ -1,0 +1,51 @@
+"""The loss plot: D and G losses and D's mean outputs against steps, smoothed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganforge.fileio import atomic_path
+
+
+def smooth(values: np.ndarray, weight: float = 0.8) -> np.ndarray:
+    """Exponential smoothing with bias correction (TensorBoard's), so the first points are not pulled to 0."""
+    out = np.empty_like(values, dtype=np.float64)
+    acc = 0.0
+    for i, v in enumerate(values):
+        acc = weight * acc + (1 - weight) * v
+        out[i] = acc / (1 - weight ** (i + 1))
+    return out
+
+
+def plot_losses(records: list[dict[str, Any]], out: Path) -> None:
+    """Draw ``out`` (PNG): top, D and G losses; bottom, mean D(x) and D(G(z)); raw faint, smoothed solid."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never needs a display
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+    for axis, keys in ((top, ("d_loss", "g_loss")), (bottom, ("d_real", "d_fake"))):
+        for key, colour in zip(keys, ("tab:blue", "tab:orange"), strict=True):
+            rows = [r for r in records if key in r]
+            if not rows:
+                continue
+            steps = np.array([r["step"] for r in rows])
+            values = np.array([r[key] for r in rows], dtype=np.float64)
+            axis.plot(steps, values, color=colour, alpha=0.25, linewidth=0.8)
+            axis.plot(steps, smooth(values), color=colour, label=_LABELS[key])
+        axis.legend(loc="upper right")
+        axis.grid(alpha=0.3)
+    top.set_ylabel("loss")
+    bottom.set_ylabel("mean D output")
+    bottom.set_xlabel("step")
+    fig.tight_layout()
+    with atomic_path(Path(out)) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+_LABELS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))"}

@@ -1,0 +1,176 @@
+"""A training run as the CLI sees it: a config in, a run directory out.
+
+``TrainingRun`` builds the data, the networks and a :class:`~ganforge.gan.GAN` from a :class:`RunConfig`,
+adds the standard callbacks (metrics.jsonl, grids, checkpoints, losses.png), handles resume and turns
+Ctrl-C / SIGTERM into "finish the step, save, stop".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from ganforge.checkpoint import find_checkpoint, list_checkpoints, load_checkpoint
+from ganforge.config import RunConfig, validate
+from ganforge.data import ImageData, load_data
+from ganforge.errors import UserError
+from ganforge.fileio import write_atomic
+from ganforge.gan import GAN, TrainState, check_batch_size, resolve_device
+from ganforge.models import build_models
+from ganforge.train.callbacks import Callback, Checkpointer, ImageGrid, LossPlot, MetricsLogger
+from ganforge.train.progress import Progress
+
+__all__ = ["TrainState", "TrainingRun", "default_run_dir", "resolve_device"]
+
+
+def default_run_dir(preset: str) -> Path:
+    """``runs/<preset>-<YYYYmmdd-HHMMSS>``."""
+    return Path("runs") / f"{preset}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+class TrainingRun:
+    """Trains a config into ``run_dir``; ``resume=True`` continues from the run's newest checkpoint.
+
+    Args:
+        cfg: the run's configuration. On resume only its budget fields (epochs, steps, minutes) are
+            taken; everything else comes from the checkpoint.
+        run_dir: output folder (config.json, metrics.jsonl, losses.png, samples/, checkpoints/).
+        resume: continue an existing run.
+        show_progress: print progress to stderr.
+    """
+
+    def __init__(
+        self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        checkpoint = None
+        if resume:
+            cfg, checkpoint = self._resume_point(cfg)
+        elif list_checkpoints(self.run_dir):
+            raise UserError(
+                f"{self.run_dir} already holds a run; continue it with --resume {self.run_dir} "
+                "or pick another --out"
+            )
+        self.cfg = validate(cfg)
+        t = self.cfg.train
+        resolve_device(t.device)  # a bad device fails before the data is loaded
+        torch.manual_seed(t.seed)  # weights initialise identically for a given seed
+        self.data = load_data(self.cfg.data)
+        check_batch_size(len(self.data), t.batch_size)
+        generator, discriminator = build_models(self.cfg.model, self.cfg.data)
+        self.gan = GAN(generator, discriminator, config=t, latent_dim=self.cfg.model.latent_dim)
+        self.progress = Progress(None, enabled=show_progress)
+        self.stop_signal: str | None = None
+        if checkpoint is not None:
+            self.gan.load_state_dict(checkpoint)
+            self._truncate_metrics(self.gan.state.step)
+            self.progress.message(
+                f"resumed {self.run_dir} at epoch {self.gan.state.epoch} step {self.gan.state.step}"
+            )
+        else:
+            self._start_dir(self.data)
+
+    @property
+    def state(self) -> TrainState:
+        """Where training is."""
+        return self.gan.state
+
+    def callbacks(self) -> list[Callback]:
+        """The standard callbacks of a run directory."""
+        t = self.cfg.train
+        metrics = self.run_dir / "metrics.jsonl"
+        return [
+            MetricsLogger(metrics, t.log_every, self.progress),
+            ImageGrid(self.run_dir / "samples", every_steps=t.sample_every),
+            Checkpointer(
+                self.run_dir,
+                self.cfg.to_dict(),
+                t.checkpoint_every,
+                t.checkpoint_every_steps,
+                t.keep_checkpoints,
+            ),
+            LossPlot(metrics, self.run_dir / "losses.png", every_steps=t.sample_every),
+        ]
+
+    def fit(self) -> TrainState:
+        """Train until the budget (epochs, steps or minutes) is used up or a stop signal arrives."""
+        t = self.cfg.train
+        with self._signals():
+            state = self.gan.fit(
+                self.data,
+                epochs=t.epochs,
+                steps=t.steps,
+                minutes=t.minutes,
+                batch_size=t.batch_size,
+                callbacks=self.callbacks(),
+            )
+        if self.stop_signal:
+            self.progress.message(
+                f"stopped by {self.stop_signal} at step {state.step}; checkpoint saved. "
+                f"Continue with: ganforge train --resume {self.run_dir}"
+            )
+        return state
+
+    # ----- run directory --------------------------------------------------------------------------
+
+    def _resume_point(self, cfg: RunConfig) -> tuple[RunConfig, dict]:
+        if not (self.run_dir / "config.json").is_file() and not list_checkpoints(self.run_dir):
+            raise UserError(f"nothing to resume: {self.run_dir} is not a ganforge run directory")
+        checkpoint = load_checkpoint(find_checkpoint(self.run_dir))
+        saved = RunConfig.from_dict(checkpoint["config"])
+        # Only the budget may change on resume: a different model or data would not be this run.
+        saved.train.epochs, saved.train.steps, saved.train.minutes = (
+            cfg.train.epochs,
+            cfg.train.steps,
+            cfg.train.minutes,
+        )
+        return saved, checkpoint
+
+    def _start_dir(self, data: ImageData) -> None:
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        self.cfg.save(self.run_dir / "config.json")
+        (self.run_dir / "metrics.jsonl").write_text("")
+        if data.skipped:
+            text = f"{len(data.skipped)} files skipped (unreadable):\n" + "\n".join(data.skipped) + "\n"
+            write_atomic(self.run_dir / "skipped_files.txt", text.encode())
+            self.progress.message(f"skipped {len(data.skipped)} unreadable files; see skipped_files.txt")
+
+    def _truncate_metrics(self, step: int) -> None:
+        # Lines logged after the checkpoint describe work that is about to be redone.
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file():
+            return
+        kept = [ln for ln in path.read_text().splitlines() if ln.strip() and _line_step(ln) <= step]
+        write_atomic(path, "".join(ln + "\n" for ln in kept).encode())
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        """Ctrl-C / SIGTERM finish the current step, then the callbacks save a checkpoint and return."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, _frame: object) -> None:
+            self.stop_signal = signal.Signals(signum).name
+            self.gan.stop_training = True
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+
+def _line_step(line: str) -> int:
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (ValueError, AttributeError):
+        return 0
