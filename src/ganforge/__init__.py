@@ -1,3 +1,93 @@
-"""ganforge: train, watch, measure and use GANs on images."""
+"""ganforge: train, watch, measure and use GANs on images.
+
+The Python API mirrors how the tutorials are written::
+
+    import ganforge
+    gan = ganforge.GAN(generator, discriminator, loss="nonsaturating")
+    gan.fit(images, epochs=5, batch_size=64, callbacks=[ganforge.ImageGrid("grids/")])
+    pictures = gan.generate(16)
+
+``ganforge.train_preset("tf-dcgan-mnist", out="runs/x", epochs=5)`` does what ``ganforge train`` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 __version__ = "0.1.0"
+
+from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
+from ganforge.data import ImageData, load_data
+from ganforge.errors import UserError
+from ganforge.gan import GAN, TrainState
+from ganforge.losses import LOSSES
+from ganforge.models import MODELS, build_models, register_model
+from ganforge.presets import PRESETS, get_preset
+from ganforge.train.callbacks import (
+    Callback,
+    Checkpointer,
+    EarlyStopping,
+    ImageGrid,
+    LambdaCallback,
+    LossPlot,
+    MetricsLogger,
+)
+from ganforge.train.run import TrainingRun
+
+__all__ = [
+    "GAN",
+    "LOSSES",
+    "MODELS",
+    "PRESETS",
+    "Callback",
+    "Checkpointer",
+    "DataConfig",
+    "EarlyStopping",
+    "ImageData",
+    "ImageGrid",
+    "LambdaCallback",
+    "LossPlot",
+    "MetricsLogger",
+    "ModelConfig",
+    "OptimConfig",
+    "RunConfig",
+    "TrainConfig",
+    "TrainState",
+    "TrainingRun",
+    "UserError",
+    "__version__",
+    "build_models",
+    "get_preset",
+    "load_data",
+    "register_model",
+    "train_preset",
+]
+
+
+def train_preset(
+    name: str, out: str | Path, *, data: str | None = None, quiet: bool = False, **train_overrides: object
+) -> TrainingRun:
+    """Train preset ``name`` into run directory ``out``, as ``ganforge train`` does.
+
+    Args:
+        name: a preset name (see ``ganforge.PRESETS``).
+        out: the run directory.
+        data: a dataset name or folder replacing the preset's.
+        quiet: no progress output.
+        **train_overrides: fields of :class:`TrainConfig` (e.g. ``epochs=5``, ``batch_size=64``).
+
+    Returns:
+        The finished :class:`TrainingRun` (``.gan`` is the trained GAN).
+    """
+    cfg = get_preset(name)
+    if data is not None:
+        cfg.data.source = data
+    if {"epochs", "steps", "minutes"} & set(train_overrides):
+        cfg.train.epochs = cfg.train.steps = cfg.train.minutes = None
+    for key, value in train_overrides.items():
+        if not hasattr(cfg.train, key):
+            raise UserError(f"unknown training option '{key}'")
+        setattr(cfg.train, key, value)
+    run = TrainingRun(cfg, Path(out), show_progress=not quiet)
+    run.fit()
+    return run

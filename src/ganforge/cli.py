@@ -35,6 +35,29 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--checkpoint-every": ("train.checkpoint_every", int, "epochs between checkpoints"),
     "--checkpoint-every-steps": ("train.checkpoint_every_steps", int, "steps between checkpoints"),
     "--keep-checkpoints": ("train.keep_checkpoints", int, "how many recent checkpoints to keep"),
+    "--loss": ("train.loss", str, "bce (= nonsaturating), minimax, lsgan, hinge, wgan-gp"),
+    "--scheme": (
+        "train.scheme",
+        str,
+        "simultaneous (one forward pass, TF2 tutorial) or alternating (D then G)",
+    ),
+    "--d-steps": ("train.d_steps", int, "discriminator updates per generator update"),
+    "--real-label-low": (
+        "train.real_label_low",
+        float,
+        "real targets are uniform in [low, high] (smoothing: 0.9)",
+    ),
+    "--real-label-high": ("train.real_label_high", float, "upper end of the real targets"),
+    "--fake-label-low": ("train.fake_label_low", float, "fake targets are uniform in [low, high]"),
+    "--fake-label-high": ("train.fake_label_high", float, "upper end of the fake targets"),
+    "--r1-gamma": ("train.r1_gamma", float, "R1 penalty weight on real data (0 = off)"),
+    "--r1-every": ("train.r1_every", int, "lazy R1: apply every N discriminator steps"),
+    "--gp-weight": ("train.gp_weight", float, "gradient penalty weight (default 10 with wgan-gp)"),
+    "--ema-decay": ("train.ema_decay", float, "generator EMA decay, e.g. 0.999 (grids and samples use it)"),
+    "--beta1-g": ("train.g_optim.beta1", float, "generator Adam beta1"),
+    "--beta1-d": ("train.d_optim.beta1", float, "discriminator Adam beta1"),
+    "--spectral-norm": ("model.spectral_norm", bool, "spectral normalisation on D (1/0, true/false)"),
+    "--width": ("model.width", int, "base channel count (dcgan)"),
     "--data-dir": ("data.data_dir", str, "folder holding the idx files of mnist / fashion-mnist"),
     "--split": ("data.split", str, "train or test (built-in datasets)"),
     "--limit": ("data.limit", int, "use only the first N images"),
@@ -45,6 +68,8 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
 
 TRAIN_EXAMPLES = """examples:
   ganforge train mnist --preset tf-dcgan-mnist --epochs 5
+  ganforge train --preset keras-gan-mlp --steps 2000
+  ganforge train fashion-mnist --loss hinge --spectral-norm true --ema-decay 0.999 --epochs 3
   ganforge train mnist --minutes 2 --out runs/demo
   ganforge train ./my_images --preset tf-dcgan-mnist --channels 3 --epochs 20
   ganforge train --resume runs/demo --epochs 10
@@ -89,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--quiet", action="store_true", help="no progress output")
     for flag, (_, kind, text) in TRAIN_FLAGS.items():
-        train.add_argument(flag, type=kind, default=None, help=text)
+        train.add_argument(flag, type=_parse_bool if kind is bool else kind, default=None, help=text)
 
     sample = sub.add_parser(
         "sample",
@@ -217,6 +242,22 @@ def _data_source(data: str) -> str:
     if data in BUILTIN or Path(data).is_dir():
         return data
     raise UserError(f"DATA '{data}' is neither a dataset ({', '.join(BUILTIN)}) nor an existing folder")
+
+
+def _parse_bool(text: str) -> bool:
+    value = {
+        "1": True,
+        "true": True,
+        "yes": True,
+        "on": True,
+        "0": False,
+        "false": False,
+        "no": False,
+        "off": False,
+    }
+    if text.lower() not in value:
+        raise argparse.ArgumentTypeError(f"expected true/false, got '{text}'")
+    return value[text.lower()]
 
 
 def _dest(flag: str) -> str:

@@ -199,6 +199,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
     if t.scheme not in SCHEMES:
         raise UserError(f"unknown scheme '{t.scheme}'; choose one of: {', '.join(SCHEMES)}")
+    if t.scheme == "simultaneous" and (t.loss == "wgan-gp" or t.gp_weight or t.r1_gamma):
+        raise UserError("R1 and gradient penalties (and wgan-gp) need --scheme alternating")
     if t.scheme == "simultaneous" and (t.d_steps != 1 or t.d_separate_batches or t.d_half_batch):
         raise UserError(
             "the simultaneous scheme updates D and G once per batch from one forward pass; "

@@ -106,14 +106,17 @@ class MetricsLogger(Callback):
 
 
 class ImageGrid(Callback):
-    """Saves the fixed-noise grid after every epoch, or every ``every_steps`` steps, plus final grids.
+    """Saves the fixed-noise grid every ``every_epochs`` epochs (or ``every_steps`` steps), plus final grids.
 
     Files: ``epoch_0001.png`` / ``step_0000100.png``, ``final.png`` (the fixed-noise grid at the end) and
     ``final_grid.png`` (an 8x8 grid of fresh samples, noise seed 0).
     """
 
-    def __init__(self, folder: Path, every_steps: int | None = None, scale: int = 2) -> None:
+    def __init__(
+        self, folder: Path | str, every_epochs: int = 1, every_steps: int | None = None, scale: int = 2
+    ) -> None:
         self.folder = Path(folder)
+        self.every_epochs = every_epochs
         self.every_steps = every_steps
         self.scale = scale
 
@@ -127,7 +130,7 @@ class ImageGrid(Callback):
             self._save(gan, f"step_{gan.state.step:07d}.png")
 
     def on_epoch_end(self, gan: GAN) -> None:
-        if not self.every_steps:
+        if not self.every_steps and gan.state.epoch % self.every_epochs == 0:
             self._save(gan, f"epoch_{gan.state.epoch:04d}.png")
 
     def on_train_end(self, gan: GAN) -> None:
