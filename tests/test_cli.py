@@ -72,3 +72,56 @@ def test_train_on_a_folder_then_resume_with_a_new_budget(capsys, tmp_path):
     assert main(["train", "--resume", str(run), "--steps", "5", "--quiet"]) == 0
     assert "step 5" in capsys.readouterr().out
     assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "rgb.npy")]) == 0
+
+
+def test_conditional_run_samples_a_chosen_label(capsys, tmp_path):
+    run = tmp_path / "cond"
+    argv = [
+        "train",
+        "mnist",
+        "--preset",
+        "keras-gan-mlp",
+        "--conditional",
+        "true",
+        "--limit",
+        "64",
+        "--batch-size",
+        "16",
+        "--steps",
+        "4",
+        "--out",
+        str(run),
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    assert json.loads((run / "config.json").read_text())["model"]["num_classes"] == 10
+    assert main(["sample", str(run), "--n", "6", "--label", "7", "--out", str(tmp_path / "s.npy")]) == 0
+    assert "--label must be in 0..9" in _fails(
+        capsys, ["sample", str(run), "--label", "10", "--out", "x.png"]
+    )
+    plain = tmp_path / "plain"
+    main(
+        [
+            "train",
+            "mnist",
+            "--limit",
+            "32",
+            "--batch-size",
+            "16",
+            "--steps",
+            "1",
+            "--out",
+            str(plain),
+            "--quiet",
+        ]
+    )
+    assert "needs a class-conditional run" in _fails(
+        capsys, ["sample", str(plain), "--label", "1", "--out", "x.png"]
+    )
+    folder = tmp_path / "flat"
+    write_images(folder, 20)
+    assert "needs labelled data" in _fails(
+        capsys, ["train", str(folder), "--conditional", "true", "--batch-size", "8", "--quiet"]
+    )

@@ -58,6 +58,7 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--beta1-d": ("train.d_optim.beta1", float, "discriminator Adam beta1"),
     "--spectral-norm": ("model.spectral_norm", bool, "spectral normalisation on D (1/0, true/false)"),
     "--width": ("model.width", int, "base channel count (dcgan)"),
+    "--conditional": ("model.conditional", bool, "class-conditional G and D (labelled data; true/false)"),
     "--data-dir": ("data.data_dir", str, "folder holding the idx files of mnist / fashion-mnist"),
     "--split": ("data.split", str, "train or test (built-in datasets)"),
     "--limit": ("data.limit", int, "use only the first N images"),
@@ -122,13 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
         epilog="examples:\n  ganforge sample runs/demo --n 64 --out grid.png\n"
         "  ganforge sample runs/demo --n 10000 --seed 1 --out samples.npy\n"
-        "  ganforge sample runs/demo --n 100 --out pngs/\n",
+        "  ganforge sample runs/demo --n 100 --out pngs/\n"
+        "  ganforge sample runs/cond --n 16 --label 7 --out sevens.png\n",
     )
     sample.add_argument("run", type=Path, help="run directory or checkpoint file")
     sample.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
     sample.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--out", type=Path, required=True, help="grid .png, array .npy, or a folder")
+    sample.add_argument("--label", type=int, help="class-conditional runs: draw only this class")
     sample.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
 
     anim = sub.add_parser(
@@ -192,9 +195,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         _apply(cfg, overrides)
         out = args.out or default_run_dir(cfg.preset)
         run = TrainingRun(cfg, out, show_progress=not args.quiet)
-        print(
-            f"training {cfg.preset} on {run.data.name} ({len(run.data)} images) into {out}", file=sys.stderr
-        )
+        if not args.quiet:
+            print(
+                f"training {cfg.preset} on {run.data.name} ({len(run.data)} images) into {out}",
+                file=sys.stderr,
+            )
     state = run.fit()
     print(f"done: epoch {state.epoch}, step {state.step}, {state.elapsed:.0f}s; run directory {run.run_dir}")
     return 130 if run.stop_signal == "SIGINT" else 0
@@ -204,9 +209,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """``ganforge sample``."""
     if args.n <= 0:
         raise UserError(f"--n must be positive, got {args.n}")
-    generator, _ = load_generator(args.checkpoint or args.run, resolve_device(args.device))
+    generator, cfg = load_generator(args.checkpoint or args.run, resolve_device(args.device))
     noise = torch.randn(args.n, generator.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    print(f"wrote {write_samples(generate(generator, noise), args.out)}")
+    labels = None
+    if args.label is not None:
+        if not cfg.model.conditional:
+            raise UserError("--label needs a class-conditional run (trained with --conditional true)")
+        if not 0 <= args.label < cfg.model.num_classes:
+            raise UserError(f"--label must be in 0..{cfg.model.num_classes - 1}, got {args.label}")
+        labels = torch.full((args.n,), args.label, dtype=torch.long)
+    print(f"wrote {write_samples(generate(generator, noise, labels), args.out)}")
     return 0
 
 

@@ -38,6 +38,8 @@ class ModelConfig:
     latent_dim: int = 100
     width: int = 64  # base channel count of convolutional families (dcgan)
     spectral_norm: bool = False  # spectral normalisation on every discriminator layer
+    conditional: bool = False  # class-conditional G and D (needs labelled data)
+    num_classes: int = 0  # set from the data when conditional
 
 
 @dataclass

@@ -131,6 +131,8 @@ class GAN:
             The training state (step, epoch) reached.
         """
         data = as_image_data(data)
+        if self.trainer.num_classes is not None and data.labels is None:
+            raise UserError("this GAN is class-conditional but the data has no labels")
         batch_size = batch_size or self.config.batch_size
         if len(data) < batch_size:
             raise UserError(
@@ -166,7 +168,8 @@ class GAN:
         )
         for b in range(self.state.batch_in_epoch, self.batches_per_epoch):
             idx = order[b * batch_size : (b + 1) * batch_size]
-            stats = self.trainer.step(to_unit_range(data.images[idx], self.device))
+            labels = None if self.trainer.num_classes is None else data.labels[idx].to(self.device)
+            stats = self.trainer.step(to_unit_range(data.images[idx], self.device), labels)
             self.state.step += 1
             self.state.batch_in_epoch = b + 1
             self.state.elapsed = budget.elapsed()
@@ -181,10 +184,16 @@ class GAN:
 
     # ----- using it ----------------------------------------------------------------------------------
 
-    def generate(self, n: int, seed: int | None = None) -> torch.Tensor:
-        """``n`` images as uint8 (n, C, H, W) on the CPU, from the EMA generator when there is one."""
+    def generate(self, n: int, seed: int | None = None, label: int | None = None) -> torch.Tensor:
+        """``n`` images as uint8 (n, C, H, W) on the CPU, from the EMA generator when there is one.
+
+        Args:
+            seed: noise seed (random when None).
+            label: for a class-conditional GAN, draw only this class (default: every class in turn).
+        """
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        return generate(self.trainer.sampler, torch.randn(n, self.latent_dim, generator=rng))
+        labels = None if label is None else torch.full((n,), label, dtype=torch.long)
+        return generate(self.trainer.sampler, torch.randn(n, self.latent_dim, generator=rng), labels)
 
     def grid_images(self) -> torch.Tensor:
         """The fixed-noise images drawn after every epoch (uint8)."""

@@ -47,13 +47,28 @@ def save_png(picture: Image.Image, path: Path) -> None:
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, noise: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Run ``generator`` in inference mode on ``noise`` in batches; returns uint8 (N, C, H, W) on the CPU."""
+def generate(
+    generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 500
+) -> torch.Tensor:
+    """Run ``generator`` in inference mode on ``noise`` (and ``labels`` if conditional) in batches.
+
+    Returns uint8 images (N, C, H, W) on the CPU.
+    """
     was_training = generator.training
     generator.eval()  # BatchNorm uses its moving averages, as Keras' training=False does
     device = next(generator.parameters()).device
+    n_classes = getattr(generator, "num_classes", None)
+    if n_classes is not None and labels is None:
+        labels = torch.arange(len(noise)) % n_classes  # every class in turn
+    if n_classes is None and labels is not None:
+        raise UserError("this generator is not class-conditional; it cannot draw a chosen label")
     try:
-        out = [to_uint8(generator(chunk.to(device))) for chunk in noise.split(batch_size)]
+        out = []
+        for i, chunk in enumerate(noise.split(batch_size)):
+            args = [chunk.to(device)]
+            if labels is not None:
+                args.append(labels[i * batch_size : i * batch_size + len(chunk)].to(device))
+            out.append(to_uint8(generator(*args)))
     finally:
         generator.train(was_training)
     return torch.cat(out)

@@ -5,12 +5,14 @@ Every generator exposes ``latent_dim``; every discriminator returns one output p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from torch import nn
 
 from ganforge.config import DataConfig, ModelConfig
 from ganforge.errors import UserError
+from ganforge.models.conditional import ConditionalDiscriminator, ConditionalGenerator
 from ganforge.models.dcgan import DCGAN64Discriminator, DCGAN64Generator, DCGANDiscriminator, DCGANGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.models.tf1_cnn import TF1Discriminator, TF1Generator
@@ -85,10 +87,26 @@ def build_models(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Mo
     """Instantiate the generator and discriminator a config names (spectral norm on D if asked)."""
     if model.name not in MODELS:
         raise UserError(f"unknown model '{model.name}'; registered: {', '.join(sorted(MODELS))}")
-    generator, discriminator = MODELS[model.name](model, data)
+    if model.conditional:
+        generator, discriminator = _conditional(model, data)
+    else:
+        generator, discriminator = MODELS[model.name](model, data)
     if model.spectral_norm:
         apply_spectral_norm(discriminator)
     return generator, discriminator
+
+
+def _conditional(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    k = model.num_classes
+    if k < 2:
+        raise UserError("conditional training needs labelled data with at least 2 classes")
+    if model.name == "tf1-cnn":
+        raise UserError("model tf1-cnn reshapes exactly 100 noise values, so it cannot take a label too")
+    builder = MODELS[model.name]
+    wide_z = dataclasses.replace(model, latent_dim=model.latent_dim + k)
+    generator, _ = builder(wide_z, data)
+    _, discriminator = builder(model, dataclasses.replace(data, channels=data.channels + k))
+    return ConditionalGenerator(generator, model.latent_dim, k), ConditionalDiscriminator(discriminator, k)
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:

@@ -64,6 +64,13 @@ class TrainingRun:
         torch.manual_seed(t.seed)  # weights initialise identically for a given seed
         self.data = load_data(self.cfg.data)
         check_batch_size(len(self.data), t.batch_size)
+        if self.cfg.model.conditional and checkpoint is None:
+            if not self.data.class_names:
+                raise UserError(
+                    f"--conditional needs labelled data; {self.data.name} has no classes "
+                    "(a folder needs one sub-folder per class)"
+                )
+            self.cfg.model.num_classes = len(self.data.class_names)
         generator, discriminator = build_models(self.cfg.model, self.cfg.data)
         self.gan = GAN(generator, discriminator, config=t, latent_dim=self.cfg.model.latent_dim)
         self.progress = Progress(None, enabled=show_progress)

@@ -60,6 +60,8 @@ class Trainer:
         self.noise = torch.Generator(device=device)
         self.noise.manual_seed(cfg.seed)
         self.d_updates = 0
+        # Conditional networks take a label batch as their second argument.
+        self.num_classes: int | None = getattr(generator, "num_classes", None)
 
     @property
     def sampler(self) -> nn.Module:
@@ -70,39 +72,57 @@ class Trainer:
         """n standard-normal latent vectors from the trainer's own seeded generator."""
         return torch.randn(n, self.latent_dim, generator=self.noise, device=self.device)
 
-    def step(self, real: torch.Tensor) -> Stats:
-        """One training step on a batch of real images in [-1, 1], following ``cfg.scheme``."""
+    def sample_labels(self, n: int) -> torch.Tensor | None:
+        """Uniform class labels for n fakes (None for an unconditional GAN)."""
+        if self.num_classes is None:
+            return None
+        return torch.randint(0, self.num_classes, (n,), generator=self.noise, device=self.device)
+
+    def step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
+        """One step on real images in [-1, 1] (and their labels, if conditional), following ``cfg.scheme``."""
+        if (labels is None) != (self.num_classes is None):
+            raise UserError("a conditional GAN needs labels with every batch, an unconditional one none")
         if self.cfg.scheme == "simultaneous":
-            return self.simultaneous_step(real)
-        stats = self.d_step(real)
+            return self.simultaneous_step(real, labels)
+        stats = self.d_step(real, labels)
         if self.d_updates % self.cfg.d_steps == 0:
             stats |= self.g_step(real.shape[0])
         return stats
 
+    def _g(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.G(z) if labels is None else self.G(z, labels)
+
+    def _d(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.D(x) if labels is None else self.D(x, labels)
+
     # ----- the two halves -------------------------------------------------------------------------
 
-    def d_step(self, real: torch.Tensor) -> Stats:
+    def d_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
         """Update D on ``real`` and as many fresh fakes (half of each with ``d_half_batch``)."""
         self.G.train()
         self.D.train()
         if self.cfg.d_half_batch:
             real = real[: max(real.shape[0] // 2, 1)]
+            labels = None if labels is None else labels[: real.shape[0]]
+        fake_labels = self.sample_labels(real.shape[0])
         with torch.no_grad():
-            fake = self.G(self.sample_noise(real.shape[0]))
+            fake = self._g(self.sample_noise(real.shape[0]), fake_labels)
         real_t, fake_t = self._targets(real.shape[0], "real"), self._targets(real.shape[0], "fake")
         self.d_updates += 1
         if self.cfg.d_separate_batches:
             # Two optimiser steps, as Keras' train_on_batch(real) then train_on_batch(fake).
-            real_out, d_real = self._d_update(lambda: self._d_real_loss(real, real_t))
-            fake_out, d_fake = self._d_update(lambda: self._d_fake_loss(fake, fake_t))
+            real_out, d_real = self._d_update(lambda: self._d_real_loss(real, labels, real_t))
+            fake_out, d_fake = self._d_update(lambda: self._d_fake_loss(fake, fake_labels, fake_t))
             return self._d_stats(real_out, fake_out, d_real + d_fake)
 
         def joint() -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
-            real_out, real_loss = self._d_real_loss(real, real_t)
-            fake_out, fake_loss = self._d_fake_loss(fake, fake_t)
+            real_out, real_loss = self._d_real_loss(real, labels, real_t)
+            fake_out, fake_loss = self._d_fake_loss(fake, fake_labels, fake_t)
             loss = real_loss + fake_loss
             if self.gp_weight:
-                loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake)
+                # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP).
+                penalty = gradient_penalty(lambda x: self._d(x, labels), real, fake)
+                loss = loss + self.gp_weight * penalty
             return (real_out, fake_out), loss
 
         (real_out, fake_out), d_loss = self._d_update(joint)
@@ -112,7 +132,8 @@ class Trainer:
         """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone."""
         self.G.train()
         self.D.train()
-        fake_out = self.D(self.G(self.sample_noise(n)))
+        labels = self.sample_labels(n)
+        fake_out = self._d(self._g(self.sample_noise(n), labels), labels)
         g_loss = self.loss.g(fake_out, self._targets(n, "real"))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.G.parameters()))
@@ -121,13 +142,14 @@ class Trainer:
             self.ema.update(self.G)
         return {"g_loss": g_loss.detach()}
 
-    def simultaneous_step(self, real: torch.Tensor) -> Stats:
+    def simultaneous_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
         """The TF2 tutorial's step: one forward pass, both gradients from it, both optimisers step."""
         self.G.train()
         self.D.train()
         n = real.shape[0]
-        fake = self.G(self.sample_noise(n))
-        real_out, fake_out = self.D(real), self.D(fake)
+        fake_labels = self.sample_labels(n)
+        fake = self._g(self.sample_noise(n), fake_labels)
+        real_out, fake_out = self._d(real, labels), self._d(fake, fake_labels)
         real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
         d_loss = self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
         g_loss = self.loss.g(fake_out, real_t)
@@ -153,18 +175,22 @@ class Trainer:
         u = torch.rand(n, 1, generator=self.noise, device=self.device)
         return low + (high - low) * u
 
-    def _d_real_loss(self, real: torch.Tensor, real_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _d_real_loss(
+        self, real: torch.Tensor, labels: torch.Tensor | None, real_t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         lazy_r1 = self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
         real = real.detach().requires_grad_(lazy_r1)
-        real_out = self.D(real)
+        real_out = self._d(real, labels)
         loss = self.loss.d_real(real_out, real_t)
         if lazy_r1:
             # Lazy regularisation: applied every r1_every steps, scaled up to keep its average weight.
             loss = loss + self.cfg.r1_gamma / 2 * r1_penalty(real_out, real) * self.cfg.r1_every
         return real_out, loss
 
-    def _d_fake_loss(self, fake: torch.Tensor, fake_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        fake_out = self.D(fake)
+    def _d_fake_loss(
+        self, fake: torch.Tensor, labels: torch.Tensor | None, fake_t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        fake_out = self._d(fake, labels)
         return fake_out, self.loss.d_fake(fake_out, fake_t)
 
     def _d_update(self, compute: Callable[[], tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
