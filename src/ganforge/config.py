@@ -50,6 +50,8 @@ class OptimConfig:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-7  # Keras' Adam default; PyTorch's is 1e-8
+    # Keras/TF Adam adds epsilon after the bias correction ("epsilon hat"); True reproduces that exactly.
+    keras_epsilon: bool = False
 
 
 @dataclass

@@ -7,7 +7,7 @@ from ganforge.config import TrainConfig
 from ganforge.errors import UserError
 from ganforge.losses import gradient_penalty, r1_penalty
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
-from ganforge.train.trainer import Trainer
+from ganforge.train.trainer import KerasAdam, Trainer
 
 
 def test_a_step_changes_both_networks_and_reports_scalars():
@@ -119,3 +119,24 @@ def test_ema_trails_the_generator_and_is_used_for_sampling():
     torch.testing.assert_close(trainer.ema.shadow.fc.weight, 0.9 * w0 + 0.1 * w1)
     assert trainer.sampler is trainer.ema.shadow
     assert "G_ema" in trainer.state_dict()
+
+
+def test_keras_adam_matches_the_keras_update_rule():
+    # Keras: m, v without bias correction; step = lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-3  # a large eps makes the placement matter
+    w = torch.nn.Parameter(torch.tensor([0.5, -2.0, 1e-4]))
+    opt = KerasAdam([w], lr=lr, betas=(b1, b2), eps=eps)
+    expected, m, v = w.detach().clone(), torch.zeros(3), torch.zeros(3)
+    for t in range(1, 4):
+        grad = torch.tensor([0.3, -0.01, 1e-5]) * t
+        w.grad = grad.clone()
+        opt.step()
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad**2
+        expected -= lr * (1 - b2**t) ** 0.5 / (1 - b1**t) * m / (v.sqrt() + eps)
+        torch.testing.assert_close(w.detach(), expected, rtol=1e-6, atol=1e-9)
+    plain = torch.nn.Parameter(torch.tensor([0.5, -2.0, 1e-4]))
+    torch_adam = torch.optim.Adam([plain], lr=lr, betas=(b1, b2), eps=eps)
+    plain.grad = torch.tensor([0.3, -0.01, 1e-5])
+    torch_adam.step()
+    assert not torch.allclose(plain.detach(), w.detach())  # PyTorch's placement differs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,32 @@ from ganforge.train.ema import EMA
 Stats = dict[str, torch.Tensor]
 
 
+class KerasAdam(torch.optim.Adam):
+    """Adam with epsilon added after the bias correction, as Keras and TF do.
+
+    PyTorch divides by sqrt(v_hat) + eps; Keras by sqrt(v) + eps, i.e. by sqrt(v_hat) + eps / sqrt(1 - b2^t)
+    once its step size is rescaled. Setting each step's eps to that value reproduces Keras exactly
+    (measured: benchmarks/tf_reference/equivalence.py).
+    """
+
+    def __init__(self, params: list[nn.Parameter], **kwargs: Any) -> None:
+        super().__init__(params, **kwargs)
+        for group in self.param_groups:
+            group["keras_eps"] = group["eps"]
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        for group in self.param_groups:
+            state = self.state.get(group["params"][0], {})
+            t = int(state.get("step", 0)) + 1
+            group["eps"] = group["keras_eps"] / math.sqrt(1 - group["betas"][1] ** t)
+        return super().step(closure)
+
+
 def make_adam(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Adam:
-    """Adam with the config's learning rate, betas and epsilon."""
-    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+    """Adam with the config's learning rate, betas and epsilon (Keras' epsilon placement if asked)."""
+    kind = KerasAdam if cfg.keras_epsilon else torch.optim.Adam
+    return kind(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
 
 
 class Trainer:
