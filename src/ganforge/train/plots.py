@@ -10,8 +10,13 @@ import numpy as np
 from ganforge.fileio import atomic_path
 
 
-def smooth(values: np.ndarray, weight: float = 0.8) -> np.ndarray:
-    """Exponential smoothing with bias correction (TensorBoard's), so the first points are not pulled to 0."""
+def smooth(values: np.ndarray, weight: float | None = None) -> np.ndarray:
+    """Exponential smoothing with bias correction (TensorBoard's), so the first points are not pulled to 0.
+
+    The default weight averages over about 5% of the points, so short and long runs look alike.
+    """
+    if weight is None:
+        weight = float(np.clip(1 - 20 / max(len(values), 1), 0.0, 0.98))
     out = np.empty_like(values, dtype=np.float64)
     acc = 0.0
     for i, v in enumerate(values):
