@@ -201,7 +201,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     state = run.fit()
-    print(f"done: epoch {state.epoch}, step {state.step}, {state.elapsed:.0f}s; run directory {run.run_dir}")
+    partial = f" + {state.batch_in_epoch} batches" if state.batch_in_epoch else ""
+    print(
+        f"done: step {state.step} ({state.epoch} epochs{partial}), {state.elapsed:.0f}s trained; "
+        f"run directory {run.run_dir}"
+    )
     return 130 if run.stop_signal == "SIGINT" else 0
 
 

@@ -79,9 +79,11 @@ class MetricsLogger(Callback):
             )
 
     def on_train_end(self, gan: GAN) -> None:
-        self.flush(gan)
+        self.flush(gan, final=True)
+        if self.progress:
+            self.progress.finish()
 
-    def flush(self, gan: GAN) -> None:
+    def flush(self, gan: GAN, final: bool = False) -> None:
         """Write the interval's means now (called every ``every`` steps and at the end)."""
         if not self._counts:
             return
@@ -101,7 +103,7 @@ class MetricsLogger(Callback):
         if self.progress:
             total = gan.total_steps
             eta = (total - gan.state.step) * seconds / steps if total else gan.seconds_left()
-            self.progress.update(record, eta)
+            self.progress.update(record, eta, force=final)
         self._reset()
 
 

@@ -23,19 +23,26 @@ class Progress:
         self.live = enabled and self.stream.isatty()
         self._last_draw = 0.0
 
-    def update(self, record: dict, eta_seconds: float | None) -> None:
-        """Show one metrics record (as written to metrics.jsonl)."""
+    def update(self, record: dict, eta_seconds: float | None, force: bool = False) -> None:
+        """Show one metrics record (as written to metrics.jsonl); ``force`` skips the redraw throttle."""
         if not self.enabled:
             return
         line = self._format(record, eta_seconds)
         if self.live:
             now = time.monotonic()
-            if now - self._last_draw > 0.2:
+            if force or now - self._last_draw > 0.2:
                 self.stream.write("\r\033[K" + line)
                 self.stream.flush()
                 self._last_draw = now
         else:
             print(line, file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        """End the live line so whatever is printed next starts on a fresh one."""
+        if self.live and self._last_draw:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._last_draw = 0.0
 
     def message(self, text: str) -> None:
         """A line that stays (epoch summaries, checkpoints, warnings)."""
@@ -43,6 +50,7 @@ class Progress:
             return
         if self.live:
             self.stream.write("\r\033[K")
+            self._last_draw = 0.0
         print(text, file=self.stream, flush=True)
 
     def _format(self, r: dict, eta: float | None) -> str:
