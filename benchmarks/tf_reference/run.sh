@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The original TF2 DCGAN tutorial beside ganforge, on this machine. TensorFlow lives in its own virtual
+# environment (never a ganforge dependency). Usage, from the repository root:
+#   bash benchmarks/tf_reference/run.sh equivalence        # port parity: forward pass + one training step
+#   bash benchmarks/tf_reference/run.sh train OUT [EPOCHS] # the tutorial as written; grids + seconds per epoch
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+venv=${TF_VENV:-$here/.venv-tf}
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q tensorflow-cpu numpy "torch==2.13.0" pillow
+fi
+export TF_CPP_MIN_LOG_LEVEL=2
+case "${1:-}" in
+  equivalence)
+    cd "$here" && PYTHONPATH="$here/../../src" "$venv/bin/python" equivalence.py ;;
+  train)
+    images=$(python3 -c "from ganforge.data.paths import cache_dir; from ganforge.data import load_data, DataConfig; \
+load_data(DataConfig()); print(cache_dir() / 'datasets/mnist/train-images-idx3-ubyte')")
+    "$venv/bin/python" "$here/dcgan_tf2.py" "$images" "${2:?OUT directory}" --epochs "${3:-5}" ;;
+  *) echo "usage: $0 equivalence | train OUT [EPOCHS]" >&2; exit 2 ;;
+esac
