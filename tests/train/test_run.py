@@ -145,3 +145,33 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "stopped by SIGINT" in output and "Traceback" not in output
     step = load_checkpoint(list_checkpoints(run)[-1])["state"]["step"]
     assert step >= 4
+
+
+def test_a_second_process_on_the_same_run_is_refused(tiny_cfg, tmp_path):
+    run = tmp_path / "run"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, os, sys, time; from pathlib import Path; p = Path(sys.argv[1]); p.mkdir(); "
+                "fd = os.open(p / '.lock', os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); "
+                "os.write(fd, str(os.getpid()).encode()); print('locked', flush=True); time.sleep(60)"
+            ),
+            str(run),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UserError, match=rf"another ganforge process \(pid {holder.pid}\) is training"):
+            TrainingRun(tiny_cfg, run, show_progress=False)
+        assert not (run / "config.json").exists()  # nothing was written
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without cleaning up: its lock went with it.
+    tiny_cfg.train.epochs = 1
+    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    assert (run / "config.json").is_file()

@@ -25,6 +25,7 @@ from ganforge.fileio import write_atomic
 from ganforge.gan import GAN, TrainState, check_batch_size, resolve_device
 from ganforge.models import build_models
 from ganforge.train.callbacks import Callback, Checkpointer, ImageGrid, LossPlot, MetricsLogger
+from ganforge.train.lock import RunLock
 from ganforge.train.progress import Progress
 
 __all__ = ["TrainState", "TrainingRun", "default_run_dir", "resolve_device"]
@@ -50,6 +51,10 @@ class TrainingRun:
         self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True
     ) -> None:
         self.run_dir = Path(run_dir)
+        self.lock = RunLock(self.run_dir)
+        if resume and not self.run_dir.is_dir():
+            raise UserError(f"nothing to resume: {self.run_dir} does not exist")
+        self.lock.acquire()  # before anything in the directory is read or written
         checkpoint = None
         if resume:
             cfg, checkpoint = self._resume_point(cfg)
@@ -109,6 +114,7 @@ class TrainingRun:
     def fit(self) -> TrainState:
         """Train until the budget (epochs, steps or minutes) is used up or a stop signal arrives."""
         t = self.cfg.train
+        self.lock.acquire()
         with self._signals():
             state = self.gan.fit(
                 self.data,
@@ -118,6 +124,7 @@ class TrainingRun:
                 batch_size=t.batch_size,
                 callbacks=self.callbacks(),
             )
+        self.lock.release()
         if self.stop_signal:
             self.progress.message(
                 f"stopped by {self.stop_signal} at step {state.step}; checkpoint saved. "
