@@ -3,7 +3,7 @@ import argparse
 import pytest
 import torch
 
-from ganforge.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from ganforge.checkpoint import FORMAT, load_checkpoint, load_newest_readable, save_checkpoint
 from ganforge.errors import UserError
 
 
@@ -48,3 +48,26 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         save_checkpoint(tmp_path, 1, {"w": torch.zeros(1)}, keep=3)
     assert (tmp_path / "checkpoints" / "step_000000001.pt").read_bytes() == before
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_000000001.pt"]
+
+
+def test_checksum_catches_silent_damage(tmp_path):
+    save_checkpoint(tmp_path, 1, {"w": torch.arange(1000.0)}, keep=3)
+    path = tmp_path / "checkpoints" / "step_000000001.pt"
+    state = torch.load(path, weights_only=True)
+    state["w"][500] = -1.0  # a flipped value that the file format itself would not notice
+    torch.save(state, path)
+    with pytest.raises(UserError, match="does not match its checksum"):
+        load_checkpoint(path)
+
+
+def test_resume_falls_back_to_the_newest_readable_checkpoint(tmp_path):
+    for step in (1, 2, 3):
+        save_checkpoint(tmp_path, step, {"step": step}, keep=5)
+    (tmp_path / "checkpoints" / "step_000000003.pt").write_bytes(b"garbage")
+    warnings = []
+    assert load_newest_readable(tmp_path, warnings.append)["step"] == 2
+    assert len(warnings) == 1 and "step_000000003.pt" in warnings[0]
+    (tmp_path / "checkpoints" / "step_000000002.pt").write_bytes(b"")
+    (tmp_path / "checkpoints" / "step_000000001.pt").write_bytes(b"x")
+    with pytest.raises(UserError, match="no readable checkpoint"):
+        load_newest_readable(tmp_path, warnings.append)

@@ -6,9 +6,11 @@ and the resolved config, so a run can be resumed or sampled from that one file.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) 
     """Write ``state`` as ``checkpoints/step_#########.pt`` atomically, then keep only the newest ``keep``."""
     path = checkpoint_dir(run_dir) / f"step_{step:09d}.pt"
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
+    payload["checksum"] = content_checksum(payload)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
@@ -68,7 +71,43 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise UserError(
             f"{path} has checkpoint format {state['format_version']}; upgrade ganforge to read it"
         )
+    stored = state.pop("checksum", None)
+    if stored is not None and stored != content_checksum(state):
+        raise UserError(f"checkpoint {path} is damaged: its content does not match its checksum")
     return state
+
+
+def load_newest_readable(run_dir: Path, warn: Callable[[str], None]) -> dict[str, Any]:
+    """The newest checkpoint that loads and passes its checksum; damaged ones are skipped with a warning."""
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return load_checkpoint(path)
+        except UserError as exc:
+            warn(f"warning: skipping {path.name}: {exc}")
+    raise UserError(f"{run_dir} has no readable checkpoint to resume from")
+
+
+def content_checksum(state: Any) -> str:
+    """sha256 over every tensor's bytes, dtype and shape and every other value, in a fixed order."""
+    digest = hashlib.sha256()
+    _feed(state, digest)
+    return digest.hexdigest()
+
+
+def _feed(obj: Any, digest: Any) -> None:
+    if isinstance(obj, dict):
+        for key in sorted(obj, key=str):
+            digest.update(f"k:{key}".encode())
+            _feed(obj[key], digest)
+    elif isinstance(obj, (list, tuple)):
+        digest.update(f"l:{len(obj)}".encode())
+        for item in obj:
+            _feed(item, digest)
+    elif isinstance(obj, torch.Tensor):
+        digest.update(f"t:{obj.dtype}:{tuple(obj.shape)}".encode())
+        digest.update(obj.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    else:
+        digest.update(f"v:{obj!r}".encode())
 
 
 def find_checkpoint(target: Path) -> Path:

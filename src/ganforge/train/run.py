@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.checkpoint import find_checkpoint, list_checkpoints, load_checkpoint
+from ganforge.checkpoint import list_checkpoints, load_newest_readable
 from ganforge.config import RunConfig, validate
 from ganforge.data import ImageData, load_data
 from ganforge.errors import UserError
@@ -137,7 +138,7 @@ class TrainingRun:
     def _resume_point(self, cfg: RunConfig) -> tuple[RunConfig, dict]:
         if not (self.run_dir / "config.json").is_file() and not list_checkpoints(self.run_dir):
             raise UserError(f"nothing to resume: {self.run_dir} is not a ganforge run directory")
-        checkpoint = load_checkpoint(find_checkpoint(self.run_dir))
+        checkpoint = load_newest_readable(self.run_dir, lambda text: print(text, file=sys.stderr))
         saved = RunConfig.from_dict(checkpoint["config"])
         # Only the budget may change on resume: a different model or data would not be this run.
         saved.train.epochs, saved.train.steps, saved.train.minutes = (
