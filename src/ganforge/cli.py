@@ -14,10 +14,11 @@ from ganforge.checkpoint import find_checkpoint, load_checkpoint
 from ganforge.config import RunConfig
 from ganforge.data import BUILTIN
 from ganforge.errors import UserError
+from ganforge.gan import resolve_device
 from ganforge.models import build_models
 from ganforge.presets import DEFAULT_PRESET, PRESETS, get_preset
 from ganforge.sampling import animate, generate, write_samples
-from ganforge.train.run import TrainingRun, default_run_dir, resolve_device
+from ganforge.train.run import TrainingRun, default_run_dir
 
 BUDGET = ("train.epochs", "train.steps", "train.minutes")
 # flag -> (config field, type, help). Flags map 1:1 onto config fields.

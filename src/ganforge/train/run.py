@@ -29,7 +29,7 @@ from ganforge.train.callbacks import Callback, Checkpointer, ImageGrid, LossPlot
 from ganforge.train.lock import RunLock
 from ganforge.train.progress import Progress
 
-__all__ = ["TrainState", "TrainingRun", "default_run_dir", "resolve_device"]
+__all__ = ["TrainState", "TrainingRun", "default_run_dir"]
 
 
 def default_run_dir(preset: str) -> Path:
