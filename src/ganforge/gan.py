@@ -95,6 +95,7 @@ class GAN:
         self.stop_training = False
         self.batches_per_epoch = 0
         self.total_steps: int | None = None
+        self._budget: _Budget | None = None
         seeded = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(config.grid_size**2, self.latent_dim, generator=seeded)
 
@@ -134,18 +135,14 @@ class GAN:
         if self.trainer.num_classes is not None and data.labels is None:
             raise UserError("this GAN is class-conditional but the data has no labels")
         batch_size = batch_size or self.config.batch_size
-        if len(data) < batch_size:
-            raise UserError(
-                f"the data has {len(data)} images, fewer than one batch of {batch_size}; "
-                "use a smaller batch size"
-            )
+        check_batch_size(len(data), batch_size)
         if epochs is None and steps is None and minutes is None:
             raise UserError("fit needs a budget: epochs=, steps= or minutes=")
         self.batches_per_epoch = math.ceil(len(data) / batch_size)
         self.stop_training = False
         budget = _Budget(epochs, steps, minutes, time.monotonic(), self.state.elapsed)
         self.total_steps = budget.total_steps(self.batches_per_epoch)
-        self.seconds_left = budget.seconds_left
+        self._budget = budget
         self._callbacks("on_train_begin", callbacks)
         while not self.stop_training and not budget.reached(self.state):
             self._run_epoch(data, batch_size, budget, callbacks)
@@ -177,6 +174,10 @@ class GAN:
                 callback.on_step_end(self, stats, len(idx))
             if self.stop_training or budget.reached(self.state):
                 return
+
+    def seconds_left(self) -> float | None:
+        """Seconds until a ``minutes`` budget of the current ``fit`` runs out (None without one)."""
+        return self._budget.seconds_left() if self._budget else None
 
     def _callbacks(self, hook: str, callbacks: Sequence[Callback]) -> None:
         for callback in callbacks:
