@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganforge.checkpoint import FORMAT, load_checkpoint, load_newest_readable, save_checkpoint
-from ganforge.errors import UserError
+from ganforge.errors import UserError, WriteFailed
 
 
 def test_round_trip_and_atomic_names(tmp_path):
@@ -44,7 +44,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed, match="No space left on device; files written before are intact"):
         save_checkpoint(tmp_path, 1, {"w": torch.zeros(1)}, keep=3)
     assert (tmp_path / "checkpoints" / "step_000000001.pt").read_bytes() == before
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_000000001.pt"]

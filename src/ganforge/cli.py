@@ -55,6 +55,8 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--r1-every": ("train.r1_every", int, "lazy R1: apply every N discriminator steps"),
     "--gp-weight": ("train.gp_weight", float, "gradient penalty weight (default 10 with wgan-gp)"),
     "--ema-decay": ("train.ema_decay", float, "generator EMA decay, e.g. 0.999 (grids and samples use it)"),
+    "--max-restarts": ("train.max_restarts", int, "NaN/Inf recoveries before stopping"),
+    "--restart-lr-factor": ("train.restart_lr_factor", float, "lr multiplier per recovery"),
     "--beta1-g": ("train.g_optim.beta1", float, "generator Adam beta1"),
     "--beta1-d": ("train.d_optim.beta1", float, "discriminator Adam beta1"),
     "--spectral-norm": ("model.spectral_norm", bool, "spectral normalisation on D (1/0, true/false)"),

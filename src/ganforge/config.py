@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.errors import UserError
+from ganforge.fileio import write_atomic
 
 
 @dataclass
@@ -86,6 +87,14 @@ class TrainConfig:
     checkpoint_every_steps: int | None = None  # steps between checkpoints, for step-based runs
     keep_checkpoints: int = 3
     grid_size: int = 4  # the fixed-noise grid is grid_size x grid_size
+    # Divergence: NaN/Inf is looked for every log_every steps; the run goes back to its last good
+    # checkpoint with both learning rates times restart_lr_factor, at most max_restarts times.
+    max_restarts: int = 3
+    restart_lr_factor: float = 0.5
+    # Health warnings: D winning (D(x) > 0.99 and D(G(z)) < 0.01) for this many steps in a row, and
+    # samples whose spread falls under this fraction of the data's (checked at every grid).
+    d_win_steps: int = 2000
+    min_diversity: float = 0.2
 
 
 @dataclass
@@ -107,8 +116,8 @@ class RunConfig:
         return _build(cls, data, "config")
 
     def save(self, path: Path) -> None:
-        """Write as indented JSON."""
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Write as indented JSON (atomically: a crash never leaves half a config)."""
+        write_atomic(Path(path), (json.dumps(self.to_dict(), indent=2) + "\n").encode())
 
     @classmethod
     def load(cls, path: Path) -> RunConfig:
@@ -199,6 +208,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     for name in ("train.r1_gamma", "train.gp_weight"):
         if (_get(cfg, name) or 0) < 0:
             raise UserError(f"{name} must not be negative, got {_get(cfg, name)}")
+    if t.max_restarts < 0 or t.d_win_steps <= 0 or t.min_diversity < 0:
+        raise UserError("train.max_restarts and train.min_diversity must be >= 0, train.d_win_steps > 0")
+    if not 0 < t.restart_lr_factor <= 1:
+        raise UserError(f"train.restart_lr_factor must be in (0, 1], got {t.restart_lr_factor}")
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:
         raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
     if t.scheme not in SCHEMES:

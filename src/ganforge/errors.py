@@ -6,3 +6,7 @@ class UserError(Exception):
 
     The message should say what is wrong and what to do instead.
     """
+
+
+class WriteFailed(UserError):
+    """An output file could not be written (disk full, permissions); files written before are intact."""

@@ -3,32 +3,84 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from ganforge.errors import WriteFailed
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``.
 
-    On any error the temporary file is removed and ``path`` keeps its previous content.
+    On any error the temporary file is removed and ``path`` keeps its previous content; a failed write
+    (a full disk, no permission) becomes :class:`WriteFailed` with a one-line reason.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
-    os.close(fd)
+    with _as_write_failed(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_MARK + path.suffix)
+        os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs should read like any other
     try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with _as_write_failed(path):
+            yield Path(tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+TEMP_MARK = ".tmp"
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files that a killed process left behind under ``folder`` (only ours)."""
+    stale = [p for p in Path(folder).rglob(f".*{TEMP_MARK}*") if p.is_file()] if Path(folder).is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def append_line(path: Path, record: dict[str, Any]) -> None:
+    """Append ``record`` as one JSON line (a JSONL log); a failed write becomes :class:`WriteFailed`."""
+    with _as_write_failed(path), open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL log, skipping a line a crash or a full disk left half-written."""
+    records = []
+    for line in Path(path).read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+@contextlib.contextmanager
+def _as_write_failed(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise WriteFailed(f"could not write {path}: {reason}; files written before are intact") from None
+    except RuntimeError as exc:
+        # torch.save reports a failed write (e.g. a full disk) as a RuntimeError from its zip writer.
+        if "writ" not in str(exc).lower():
+            raise
+        first = str(exc).strip().splitlines()[0][:200]
+        raise WriteFailed(f"could not write {path}: {first}; files written before are intact") from None
 
 
 def write_atomic(path: Path, content: bytes) -> None:

@@ -96,6 +96,9 @@ class GAN:
         self.batches_per_epoch = 0
         self.total_steps: int | None = None
         self._budget: _Budget | None = None
+        self._active: Sequence[Callback] = ()
+        self._restored = False
+        self.train_data: ImageData | None = None  # what the current fit trains on (for callbacks)
         seeded = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(config.grid_size**2, self.latent_dim, generator=seeded)
 
@@ -143,14 +146,18 @@ class GAN:
         budget = _Budget(epochs, steps, minutes, time.monotonic(), self.state.elapsed)
         self.total_steps = budget.total_steps(self.batches_per_epoch)
         self._budget = budget
+        self._active = callbacks
+        self.train_data = data
         self._callbacks("on_train_begin", callbacks)
         while not self.stop_training and not budget.reached(self.state):
             self._run_epoch(data, batch_size, budget, callbacks)
-            if self.state.batch_in_epoch == self.batches_per_epoch:
+            # After a restore (divergence recovery) the state is an earlier one: no epoch ended.
+            if not self._restored and self.state.batch_in_epoch == self.batches_per_epoch:
                 self.state.epoch += 1
                 self.state.batch_in_epoch = 0
                 self.state.elapsed = budget.elapsed()
                 self._callbacks("on_epoch_end", callbacks)
+            self._restored = False
         self.state.elapsed = budget.elapsed()
         self._callbacks("on_train_end", callbacks)
         return self.state
@@ -172,8 +179,27 @@ class GAN:
             self.state.elapsed = budget.elapsed()
             for callback in callbacks:
                 callback.on_step_end(self, stats, len(idx))
+                if self._restored:  # the rest of this step's callbacks would see the old step
+                    return
             if self.stop_training or budget.reached(self.state):
                 return
+
+    def budget_reached(self) -> bool:
+        """Whether the current ``fit`` has used its budget (the step just done is its last)."""
+        return self._budget is not None and self._budget.reached(self.state)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go back to an earlier :meth:`state_dict` during ``fit`` (used by divergence recovery).
+
+        Training continues from the restored step; callbacks hear of it through ``on_restore``.
+        """
+        self.load_state_dict(state)
+        self._restored = True
+        self._callbacks("on_restore", self._active)
+
+    def weights_finite(self) -> bool:
+        """True when no weight or float buffer of G, D or the EMA is NaN/Inf."""
+        return self.trainer.weights_finite()
 
     def seconds_left(self) -> float | None:
         """Seconds until a ``minutes`` budget of the current ``fit`` runs out (None without one)."""
@@ -182,6 +208,8 @@ class GAN:
     def _callbacks(self, hook: str, callbacks: Sequence[Callback]) -> None:
         for callback in callbacks:
             getattr(callback, hook)(self)
+            if self._restored and hook != "on_restore":
+                return  # the later callbacks would act on the state that was just abandoned
 
     # ----- using it ----------------------------------------------------------------------------------
 

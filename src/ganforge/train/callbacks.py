@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ganforge.checkpoint import save_checkpoint
+from ganforge.fileio import append_line, read_jsonl, write_atomic
 from ganforge.sampling import make_grid, save_png
 from ganforge.train.plots import plot_losses
 from ganforge.train.progress import Progress
@@ -38,6 +39,9 @@ class Callback:
 
     def on_train_end(self, gan: GAN) -> None:
         """After the last step, also when stopped early or by a signal."""
+
+    def on_restore(self, gan: GAN) -> None:
+        """After the GAN was put back to an earlier state (divergence recovery); ``gan.state`` is it."""
 
 
 class MetricsLogger(Callback):
@@ -83,6 +87,20 @@ class MetricsLogger(Callback):
         if self.progress:
             self.progress.finish()
 
+    def on_restore(self, gan: GAN) -> None:
+        # The steps after the restored one will be trained again: their lines would be duplicates.
+        self._reset()
+        self.records = [r for r in self.records if r["step"] <= gan.state.step]
+        if self.path and self.path.is_file():
+            truncate_metrics(self.path, gan.state.step)
+
+    def event(self, gan: GAN, record: dict[str, Any]) -> None:
+        """Write a non-metric record (a warning, a recovery) to the file and show its message."""
+        if self.path:
+            append_line(self.path, record)
+        if self.progress:
+            self.progress.message(record.get("message", json.dumps(record)))
+
     def flush(self, gan: GAN, final: bool = False) -> None:
         """Write the interval's means now (called every ``every`` steps and at the end)."""
         if not self._counts:
@@ -98,13 +116,20 @@ class MetricsLogger(Callback):
         }
         self.records.append(record)
         if self.path:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_line(self.path, record)
         if self.progress:
             total = gan.total_steps
             eta = (total - gan.state.step) * seconds / steps if total else gan.seconds_left()
             self.progress.update(record, eta, force=final)
         self._reset()
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Keep only the records of steps up to ``step`` (and drop half-written lines)."""
+    if not path.is_file():
+        return
+    kept = [r for r in read_jsonl(path) if int(r.get("step", 0)) <= step]
+    write_atomic(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
 
 class ImageGrid(Callback):
@@ -168,8 +193,10 @@ class Checkpointer(Callback):
         # A resumed run starts from a checkpoint of this very step.
         self.saved_at = gan.state.step if gan.state.step else -1
 
-    def save(self, gan: GAN) -> Path:
-        """Write a checkpoint of the current state now."""
+    def save(self, gan: GAN) -> Path | None:
+        """Write a checkpoint of the current state now (never a diverged one: then None)."""
+        if not gan.weights_finite():
+            return None
         path = save_checkpoint(
             self.run_dir, gan.state.step, {"config": self.config, **gan.state_dict()}, self.keep
         )
@@ -179,6 +206,9 @@ class Checkpointer(Callback):
     def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
         if self.every_steps and gan.state.step % self.every_steps == 0:
             self.save(gan)
+
+    def on_restore(self, gan: GAN) -> None:
+        self.saved_at = gan.state.step
 
     def on_epoch_end(self, gan: GAN) -> None:
         if self.every_epochs and gan.state.epoch % self.every_epochs == 0 and self.saved_at != gan.state.step:
@@ -199,7 +229,7 @@ class LossPlot(Callback):
 
     def _draw(self) -> None:
         if self.metrics_path.is_file():
-            records = [json.loads(ln) for ln in self.metrics_path.read_text().splitlines() if ln.strip()]
+            records = read_jsonl(self.metrics_path)
             if records:
                 plot_losses(records, self.out)
 
@@ -244,7 +274,7 @@ class LambdaCallback(Callback):
     """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda gan: print(gan.state))``."""
 
     def __init__(self, **hooks: Callable[..., None]) -> None:
-        unknown = set(hooks) - {"on_train_begin", "on_step_end", "on_epoch_end", "on_train_end"}
+        unknown = set(hooks) - {"on_train_begin", "on_step_end", "on_epoch_end", "on_train_end", "on_restore"}
         if unknown:
             raise TypeError(f"unknown hooks: {sorted(unknown)}")
         for name, fn in hooks.items():

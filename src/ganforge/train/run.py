@@ -8,7 +8,6 @@ Ctrl-C / SIGTERM into "finish the step, save, stop".
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -21,11 +20,19 @@ import torch
 from ganforge.checkpoint import list_checkpoints, load_newest_readable
 from ganforge.config import RunConfig, validate
 from ganforge.data import ImageData, load_data
-from ganforge.errors import UserError
-from ganforge.fileio import write_atomic
+from ganforge.errors import UserError, WriteFailed
+from ganforge.fileio import remove_stale_temps, write_atomic
 from ganforge.gan import GAN, TrainState, check_batch_size, resolve_device
 from ganforge.models import build_models
-from ganforge.train.callbacks import Callback, Checkpointer, ImageGrid, LossPlot, MetricsLogger
+from ganforge.train.callbacks import (
+    Callback,
+    Checkpointer,
+    ImageGrid,
+    LossPlot,
+    MetricsLogger,
+    truncate_metrics,
+)
+from ganforge.train.health import DivergenceGuard, HealthMonitor
 from ganforge.train.lock import RunLock
 from ganforge.train.progress import Progress
 
@@ -58,6 +65,7 @@ class TrainingRun:
         self.lock.acquire()  # before anything in the directory is read or written
         checkpoint = None
         if resume:
+            remove_stale_temps(self.run_dir)  # half-written files of a killed process
             cfg, checkpoint = self._resume_point(cfg)
         elif list_checkpoints(self.run_dir):
             raise UserError(
@@ -83,7 +91,8 @@ class TrainingRun:
         self.stop_signal: str | None = None
         if checkpoint is not None:
             self.gan.load_state_dict(checkpoint)
-            self._truncate_metrics(self.gan.state.step)
+            # Lines logged after the checkpoint describe work that is about to be redone.
+            truncate_metrics(self.run_dir / "metrics.jsonl", self.gan.state.step)
             self.progress.message(
                 f"resumed {self.run_dir} at epoch {self.gan.state.epoch} step {self.gan.state.step}"
             )
@@ -96,11 +105,16 @@ class TrainingRun:
         return self.gan.state
 
     def callbacks(self) -> list[Callback]:
-        """The standard callbacks of a run directory."""
+        """The standard callbacks of a run directory (the divergence guard first: it may rewind)."""
         t = self.cfg.train
         metrics = self.run_dir / "metrics.jsonl"
+        logger = MetricsLogger(metrics, t.log_every, self.progress)
         return [
-            MetricsLogger(metrics, t.log_every, self.progress),
+            DivergenceGuard(
+                t.log_every, t.max_restarts, t.restart_lr_factor, self._last_good, report=logger.event
+            ),
+            logger,
+            HealthMonitor(t.log_every, t.d_win_steps, t.min_diversity, t.sample_every, report=logger.event),
             ImageGrid(self.run_dir / "samples", every_steps=t.sample_every),
             Checkpointer(
                 self.run_dir,
@@ -112,20 +126,33 @@ class TrainingRun:
             LossPlot(metrics, self.run_dir / "losses.png", every_steps=t.sample_every),
         ]
 
+    def _last_good(self) -> dict | None:
+        # Checkpoints are only written from finite states, so the newest readable one is good.
+        if not list_checkpoints(self.run_dir):
+            return None
+        return load_newest_readable(self.run_dir, self.progress.message)
+
     def fit(self) -> TrainState:
         """Train until the budget (epochs, steps or minutes) is used up or a stop signal arrives."""
         t = self.cfg.train
         self.lock.acquire()
-        with self._signals():
-            state = self.gan.fit(
-                self.data,
-                epochs=t.epochs,
-                steps=t.steps,
-                minutes=t.minutes,
-                batch_size=t.batch_size,
-                callbacks=self.callbacks(),
-            )
-        self.lock.release()
+        try:
+            with self._signals():
+                state = self.gan.fit(
+                    self.data,
+                    epochs=t.epochs,
+                    steps=t.steps,
+                    minutes=t.minutes,
+                    batch_size=t.batch_size,
+                    callbacks=self.callbacks(),
+                )
+        except WriteFailed as exc:
+            raise WriteFailed(
+                f"{exc}. Training stopped at step {self.state.step}; free space, then continue with: "
+                f"ganforge train --resume {self.run_dir}"
+            ) from None
+        finally:
+            self.lock.release()
         if self.stop_signal:
             self.progress.message(
                 f"stopped by {self.stop_signal} at step {state.step}; checkpoint saved. "
@@ -157,14 +184,6 @@ class TrainingRun:
             write_atomic(self.run_dir / "skipped_files.txt", text.encode())
             self.progress.message(f"skipped {len(data.skipped)} unreadable files; see skipped_files.txt")
 
-    def _truncate_metrics(self, step: int) -> None:
-        # Lines logged after the checkpoint describe work that is about to be redone.
-        path = self.run_dir / "metrics.jsonl"
-        if not path.is_file():
-            return
-        kept = [ln for ln in path.read_text().splitlines() if ln.strip() and _line_step(ln) <= step]
-        write_atomic(path, "".join(ln + "\n" for ln in kept).encode())
-
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
         """Ctrl-C / SIGTERM finish the current step, then the callbacks save a checkpoint and return."""
@@ -182,10 +201,3 @@ class TrainingRun:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
-
-
-def _line_step(line: str) -> int:
-    try:
-        return int(json.loads(line).get("step", 0))
-    except (ValueError, AttributeError):
-        return 0

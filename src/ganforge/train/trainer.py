@@ -232,6 +232,17 @@ class Trainer:
             "d_fake": squash(fake_out.detach()).mean(),
         }
 
+    def weights_finite(self) -> bool:
+        """True when every weight and float buffer of G, D (and the EMA) is finite; one host sync."""
+        modules = [self.G, self.D] + ([self.ema.shadow] if self.ema else [])
+        sums = [
+            t.detach().float().sum()
+            for m in modules
+            for t in (*m.parameters(), *m.buffers())
+            if t.is_floating_point() and t.numel()
+        ]
+        return bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
+
     def state_dict(self) -> dict:
         """Everything the trainer owns that a resume needs."""
         state = {
