@@ -1,10 +1,19 @@
 import argparse
+import shutil
 
 import pytest
 import torch
 
-from ganforge.checkpoint import FORMAT, load_checkpoint, load_newest_readable, save_checkpoint
+from ganforge import GAN, build_models, get_preset
+from ganforge.checkpoint import (
+    FORMAT,
+    list_checkpoints,
+    load_checkpoint,
+    load_newest_readable,
+    save_checkpoint,
+)
 from ganforge.errors import UserError, WriteFailed
+from ganforge.train.run import TrainingRun
 
 
 def test_round_trip_and_atomic_names(tmp_path):
@@ -71,3 +80,23 @@ def test_resume_falls_back_to_the_newest_readable_checkpoint(tmp_path):
     (tmp_path / "checkpoints" / "step_000000001.pt").write_bytes(b"x")
     with pytest.raises(UserError, match="no readable checkpoint"):
         load_newest_readable(tmp_path, warnings.append)
+
+
+def test_a_checkpoint_from_another_architecture_names_the_mismatch(tiny_cfg, tmp_path):
+    TrainingRun(tiny_cfg, tmp_path / "dcgan", show_progress=False).fit()
+    other = get_preset("keras-gan-mlp")
+    other.data.limit, other.train.batch_size, other.train.steps, other.train.device = 64, 16, 2, "cpu"
+    TrainingRun(other, tmp_path / "mlp", show_progress=False).fit()
+    foreign = list_checkpoints(tmp_path / "mlp")[-1]
+    shutil.copy(foreign, tmp_path / "dcgan" / "checkpoints" / "step_000000099.pt")
+    with pytest.raises(UserError, match="its preset is 'keras-gan-mlp', config.json says 'tf-dcgan-mnist'"):
+        TrainingRun(tiny_cfg, tmp_path / "dcgan", resume=True, show_progress=False)
+
+    # Through the Python API: the first mismatching weight, by name and shape.
+    gan = GAN(*build_models(tiny_cfg.model, tiny_cfg.data), config=tiny_cfg.train, latent_dim=100)
+    with pytest.raises(UserError, match=r"checkpoint's generator does not fit this model .*: missing \["):
+        gan.load_state_dict(load_checkpoint(foreign))
+    tiny_cfg.model.latent_dim = 64
+    small = GAN(*build_models(tiny_cfg.model, tiny_cfg.data), config=tiny_cfg.train, latent_dim=64)
+    with pytest.raises(UserError, match=r"fc.weight is \(12544, 100\) in the checkpoint, \(12544, 64\) here"):
+        small.load_state_dict(gan.state_dict())

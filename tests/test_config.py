@@ -1,6 +1,9 @@
 import json
+import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ganforge.config import RunConfig, validate
 from ganforge.errors import UserError
@@ -40,3 +43,54 @@ def test_bad_files(tmp_path):
         RunConfig.load(tmp_path / "list.json")
     with pytest.raises(UserError, match="does not exist"):
         RunConfig.load(tmp_path / "missing.json")
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(tree, prefix=()):
+    for key, value in tree.items():
+        yield (*prefix, key)
+        if isinstance(value, dict):
+            yield from _paths(value, (*prefix, key))
+
+
+_KNOWN = list(_paths(get_preset("tf-dcgan-mnist").to_dict()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(_KNOWN) | st.lists(st.text(max_size=6), min_size=1, max_size=3), _JSON),
+        max_size=4,
+    )
+)
+def test_fuzzed_configs_are_accepted_or_rejected_with_a_user_error(edits):
+    data = get_preset("tf-dcgan-mnist").to_dict()
+    for path, value in edits:
+        target = data
+        for key in path[:-1]:
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        target[path[-1]] = value
+    try:
+        cfg = validate(RunConfig.from_dict(data))
+    except UserError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    floats = [
+        cfg.train.g_optim.lr,
+        cfg.train.d_optim.lr,
+        cfg.train.real_label_low,
+        cfg.train.restart_lr_factor,
+    ]
+    assert all(math.isfinite(x) for x in floats)  # NaN/inf never get through

@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except UserError as exc:
-        print(f"ganforge: error: {exc}", file=sys.stderr)
+        # One line even when a file name or a key in the message holds a newline.
+        print(f"ganforge: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
-            raise UserError(f"unknown key '{key}' in {where}{hint}")
+            raise UserError(f"unknown key {key!r} in {where}{hint}")
         kwargs[key] = _convert(hints[key], value, f"{where}.{key}")
     return cls(**kwargs)
 
@@ -164,6 +165,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     }[hint]
     if not ok:
         raise UserError(f"{where} must be {hint.__name__}, got {value!r}")
+    if hint is float and not math.isfinite(value):
+        raise UserError(f"{where} must be a finite number, got {value!r}")
     return float(value) if hint is float else value
 
 
@@ -177,9 +180,21 @@ def _get(cfg: RunConfig, dotted: str) -> Any:
     return value
 
 
+def _numbers(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, float]]:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _numbers(value, f"{prefix}{f.name}.")
+        elif isinstance(value, float):
+            yield f"{prefix}{f.name}", value
+
+
 def validate(cfg: RunConfig) -> RunConfig:
     """Reject values no run can use (zero or negative sizes, empty budgets), with a message per field."""
     t, d = cfg.train, cfg.data
+    for name, value in _numbers(cfg):
+        if not math.isfinite(value):
+            raise UserError(f"{name} must be a finite number, got {value!r}")
     positive = {
         "train.batch_size": t.batch_size,
         "train.epochs": t.epochs,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from ganforge.fileio import atomic_path, write_atomic
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
 _CACHE_FORMAT = 1
+# Declared sizes above this are refused before decoding: a few hundred bytes can claim gigapixels.
+MAX_PIXELS = 50_000_000
 
 
 def load_folder(folder: str | Path, image_size: int, channels: int) -> ImageData:
@@ -103,7 +106,11 @@ def _decode_into_cache(
 def _decode(path: Path, size: int, channels: int) -> np.ndarray | str:
     """One file -> (size, size, channels) uint8, or a short reason it could not be read."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not a regular file"  # a FIFO or device would block or never end
         with Image.open(path) as img:
+            if img.size[0] * img.size[1] > MAX_PIXELS:
+                return f"too large: declares {img.size[0]}x{img.size[1]} pixels (limit {MAX_PIXELS:,})"
             img.seek(0)  # animated GIF/WebP: first frame
             img = _to_mode(img, "RGB" if channels == 3 else "L")
             w, h = img.size

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
@@ -98,6 +99,8 @@ class TrainingRun:
             )
         else:
             self._start_dir(self.data)
+            if resume:
+                self.progress.message(f"resumed {self.run_dir} at epoch 0 step 0 (it had no checkpoint yet)")
 
     @property
     def state(self) -> TrainState:
@@ -162,11 +165,18 @@ class TrainingRun:
 
     # ----- run directory --------------------------------------------------------------------------
 
-    def _resume_point(self, cfg: RunConfig) -> tuple[RunConfig, dict]:
-        if not (self.run_dir / "config.json").is_file() and not list_checkpoints(self.run_dir):
-            raise UserError(f"nothing to resume: {self.run_dir} is not a ganforge run directory")
-        checkpoint = load_newest_readable(self.run_dir, lambda text: print(text, file=sys.stderr))
-        saved = RunConfig.from_dict(checkpoint["config"])
+    def _resume_point(self, cfg: RunConfig) -> tuple[RunConfig, dict | None]:
+        config_file = self.run_dir / "config.json"
+        if not list_checkpoints(self.run_dir):
+            if not config_file.is_file():
+                raise UserError(f"nothing to resume: {self.run_dir} is not a ganforge run directory")
+            # Stopped before its first checkpoint: nothing was saved, so it starts over as configured.
+            saved, checkpoint = RunConfig.load(config_file), None
+        else:
+            checkpoint = load_newest_readable(self.run_dir, lambda text: print(text, file=sys.stderr))
+            saved = RunConfig.from_dict(checkpoint["config"])
+            if config_file.is_file():
+                _check_same_run(RunConfig.load(config_file), saved)
         # Only the budget may change on resume: a different model or data would not be this run.
         saved.train.epochs, saved.train.steps, saved.train.minutes = (
             cfg.train.epochs,
@@ -201,3 +211,23 @@ class TrainingRun:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+
+
+def _check_same_run(configured: RunConfig, checkpointed: RunConfig) -> None:
+    """A checkpoint copied in from another run (another preset, model or data) is refused, by name."""
+    pairs = {
+        "preset": (configured.preset, checkpointed.preset),
+        "model": (configured.model, checkpointed.model),
+        "data.source": (configured.data.source, checkpointed.data.source),
+        "data.image_size": (configured.data.image_size, checkpointed.data.image_size),
+        "data.channels": (configured.data.channels, checkpointed.data.channels),
+    }
+    for name, (mine, theirs) in pairs.items():
+        if mine != theirs:
+            if name == "model":
+                diff = [f.name for f in fields(mine) if getattr(mine, f.name) != getattr(theirs, f.name)]
+                name, mine, theirs = f"model.{diff[0]}", getattr(mine, diff[0]), getattr(theirs, diff[0])
+            raise UserError(
+                f"the newest checkpoint does not belong to this run: its {name} is {theirs!r}, "
+                f"config.json says {mine!r}; move the foreign checkpoint out of checkpoints/"
+            )

@@ -258,12 +258,34 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
+        """Restore what :meth:`state_dict` returned.
+
+        Raises:
+            UserError: the saved networks do not fit these (another architecture or preset).
+        """
+        _load_weights(self.G, state["G"], "generator")
+        _load_weights(self.D, state["D"], "discriminator")
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.noise.set_state(state["noise_rng"])
         self.d_updates = state.get("d_updates", 0)
         if self.ema:
             self.ema.shadow.load_state_dict(state["G_ema"])
+
+
+def _load_weights(module: nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
+    """``load_state_dict`` with a one-line error that names the first mismatch."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    resized = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+    if missing or unexpected or resized:
+        if resized:
+            k = resized[0]
+            detail = f"{k} is {tuple(weights[k].shape)} in the checkpoint, {tuple(own[k].shape)} here"
+        else:
+            detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise UserError(
+            f"the checkpoint's {what} does not fit this model (another architecture or preset?): {detail}"
+        )
+    module.load_state_dict(weights)
