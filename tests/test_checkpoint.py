@@ -3,6 +3,8 @@ import shutil
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ganforge import GAN, build_models, get_preset
 from ganforge.checkpoint import (
@@ -27,7 +29,7 @@ def test_round_trip_and_atomic_names(tmp_path):
 def test_pickled_objects_are_refused(tmp_path):
     # Any class outside the weights-only allowlist stands for code that unpickling would run.
     torch.save({"format": FORMAT, "obj": argparse.Namespace(x=1)}, tmp_path / "evil.pt")
-    with pytest.raises(UserError, match="cannot be read"):
+    with pytest.raises(UserError, match="holds arbitrary Python objects, which ganforge never unpickles"):
         load_checkpoint(tmp_path / "evil.pt")
 
 
@@ -100,3 +102,39 @@ def test_a_checkpoint_from_another_architecture_names_the_mismatch(tiny_cfg, tmp
     small = GAN(*build_models(tiny_cfg.model, tiny_cfg.data), config=tiny_cfg.train, latent_dim=64)
     with pytest.raises(UserError, match=r"fc.weight is \(12544, 100\) in the checkpoint, \(12544, 64\) here"):
         small.load_state_dict(gan.state_dict())
+
+
+_SAMPLE = None
+
+
+def _valid_checkpoint_bytes(tmp_path_factory):
+    global _SAMPLE
+    if _SAMPLE is None:
+        folder = tmp_path_factory.mktemp("valid")
+        _SAMPLE = save_checkpoint(
+            folder, 1, {"w": torch.arange(64.0), "config": {"a": 1}}, keep=1
+        ).read_bytes()
+    return _SAMPLE
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    noise=st.binary(max_size=300),
+    cut=st.floats(0, 1),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4),
+    use_noise=st.booleans(),
+)
+def test_fuzzed_checkpoint_files_give_a_user_error_or_load(tmp_path_factory, noise, cut, flips, use_noise):
+    data = bytearray(noise if use_noise else _valid_checkpoint_bytes(tmp_path_factory))
+    for where, value in flips:
+        if data:
+            data[int(where * (len(data) - 1))] = value
+    data = data[: int(cut * len(data))] if not use_noise else data
+    path = tmp_path_factory.mktemp("fuzz") / "c.pt"
+    path.write_bytes(bytes(data))
+    try:
+        state = load_checkpoint(path)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert state["w"].shape == (64,)  # it loaded: then its checksum matched

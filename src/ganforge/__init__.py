@@ -32,6 +32,7 @@ from ganforge.train.callbacks import (
     LossPlot,
     MetricsLogger,
 )
+from ganforge.train.health import DivergenceGuard, HealthMonitor, TrainingDiverged
 from ganforge.train.run import TrainingRun
 
 __all__ = [
@@ -42,7 +43,9 @@ __all__ = [
     "Callback",
     "Checkpointer",
     "DataConfig",
+    "DivergenceGuard",
     "EarlyStopping",
+    "HealthMonitor",
     "ImageData",
     "ImageGrid",
     "LambdaCallback",
@@ -53,6 +56,7 @@ __all__ = [
     "RunConfig",
     "TrainConfig",
     "TrainState",
+    "TrainingDiverged",
     "TrainingRun",
     "UserError",
     "__version__",

@@ -7,9 +7,7 @@ and the resolved config, so a run can be resumed or sampled from that one file.
 from __future__ import annotations
 
 import hashlib
-import pickle
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,8 +58,15 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise UserError(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # damaged files make torch.load raise many types (KeyError, ValueError...)
+        text = str(exc).strip()
+        if "Unsupported global" in text:  # the weights-only unpickler met a class: code could run
+            raise UserError(
+                f"checkpoint {path} holds arbitrary Python objects, which ganforge never unpickles "
+                "(they could run code); only plain tensors and values are accepted"
+            ) from None
+        # torch's messages run to several sentences; the first says what happened.
+        first = text.splitlines()[0].split(". ")[0] if text else type(exc).__name__
         raise UserError(
             f"checkpoint {path} cannot be read (damaged or not a ganforge checkpoint): {first}"
         ) from None

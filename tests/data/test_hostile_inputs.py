@@ -4,6 +4,7 @@ import io
 import os
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,8 +72,8 @@ def _palette_with_alpha() -> Image.Image:
     return image
 
 
-def test_every_kind_of_bad_file_is_skipped_with_a_reason(tmp_path):
-    root = tmp_path / "images"
+def make_hostile_folder(root: Path) -> None:
+    """Every GOOD and BAD file, a symlink to itself, a FIFO and a directory loop, in ``root``."""
     root.mkdir()
     for name, (content, _) in GOOD.items():
         if content is None:
@@ -84,6 +85,11 @@ def test_every_kind_of_bad_file_is_skipped_with_a_reason(tmp_path):
     os.symlink("loop.png", root / "loop.png")  # a symlink to itself
     os.mkfifo(root / "pipe.png")  # opening it for reading would block forever
     os.symlink(".", root / "dir_loop")  # a directory loop: never followed
+
+
+def test_every_kind_of_bad_file_is_skipped_with_a_reason(tmp_path):
+    root = tmp_path / "images"
+    make_hostile_folder(root)
     (root / os.fsdecode(b"caf\xe9.png")).write_bytes(GOOD["sixteen_bit.png"][0])  # non-UTF-8 name
 
     data = load_folder(root, image_size=8, channels=1)

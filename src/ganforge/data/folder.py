@@ -89,7 +89,9 @@ def _decode_into_cache(
         decoded = list(pool.map(lambda rel: _decode(root / rel, size, channels), files, chunksize=64))
     good = [(rel, img) for rel, img in zip(files, decoded, strict=True) if isinstance(img, np.ndarray)]
     skipped = [
-        f"{_printable(rel)}: {err}" for rel, err in zip(files, decoded, strict=True) if isinstance(err, str)
+        _printable(f"{rel}: {err}")[:300]
+        for rel, err in zip(files, decoded, strict=True)
+        if isinstance(err, str)
     ]
     if not good:
         raise UserError(
@@ -119,7 +121,7 @@ def _decode(path: Path, size: int, channels: int) -> np.ndarray | str:
             img = img.resize((size, size), Image.Resampling.LANCZOS, box=box)
             array = np.asarray(img, dtype=np.uint8)
     except Exception as exc:  # PIL raises many types for broken files; each is a skip, not a crash
-        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return f"{type(exc).__name__}: {exc}"
     return array.reshape(size, size, channels)
 
 
@@ -147,6 +149,8 @@ def _folder_labels(files: list[str]) -> tuple[list[int] | None, list[str] | None
     return [index[p[0]] for p in parts], [_printable(n) for n in class_names]
 
 
-def _printable(name: str) -> str:
-    # Non-UTF-8 file names arrive as surrogate escapes; show their bytes instead of failing to print.
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+def _printable(text: str) -> str:
+    # Non-UTF-8 file names arrive as surrogate escapes: show their bytes instead of failing to print.
+    # Control characters (a newline in a file name) are escaped so that one entry stays one line.
+    text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -98,8 +98,8 @@ class DivergenceGuard(Callback):
         if self.restarts >= self.max_restarts:
             raise TrainingDiverged(
                 f"training diverged (NaN/Inf) at steps {', '.join(map(str, self.failed_steps))}, "
-                f"{self.restarts} recoveries allowed (--max-restarts); the last good checkpoint is kept: "
-                "try a lower learning rate, another loss or --spectral-norm true"
+                f"{self.restarts} recoveries allowed (--max-restarts); every checkpoint written before is "
+                "kept and none after: try a lower learning rate or another loss"
             )
         self._recover(gan)
 
