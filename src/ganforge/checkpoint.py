@@ -30,13 +30,18 @@ def checkpoint_dir(run_dir: Path) -> Path:
 def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) -> Path:
     """Write ``state`` as ``checkpoints/step_#########.pt`` atomically, then keep only the newest ``keep``."""
     path = checkpoint_dir(run_dir) / f"step_{step:09d}.pt"
+    write_checkpoint(path, state)
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def write_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` with its format, version and checksum to ``path`` atomically (e.g. ``best.pt``)."""
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
     payload["checksum"] = content_checksum(payload)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
-    return path
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:

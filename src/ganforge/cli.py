@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,10 +15,11 @@ from ganforge.checkpoint import find_checkpoint, load_checkpoint
 from ganforge.config import RunConfig
 from ganforge.data import BUILTIN
 from ganforge.errors import UserError
+from ganforge.fileio import append_line, write_atomic
 from ganforge.gan import resolve_device
-from ganforge.models import build_models
+from ganforge.metrics.extractors import default_extractor, get_extractor
 from ganforge.presets import DEFAULT_PRESET, PRESETS, get_preset
-from ganforge.sampling import animate, generate, write_samples
+from ganforge.sampling import animate, generate, load_generator, write_samples
 from ganforge.train.run import TrainingRun, default_run_dir
 
 BUDGET = ("train.epochs", "train.steps", "train.minutes")
@@ -57,6 +59,9 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--ema-decay": ("train.ema_decay", float, "generator EMA decay, e.g. 0.999 (grids and samples use it)"),
     "--max-restarts": ("train.max_restarts", int, "NaN/Inf recoveries before stopping"),
     "--restart-lr-factor": ("train.restart_lr_factor", float, "lr multiplier per recovery"),
+    "--eval-every": ("train.eval_every", int, "steps between quality evaluations (FD, KID, classes)"),
+    "--eval-n": ("train.eval_n", int, "images generated per quality evaluation (default 2000)"),
+    "--eval-against": ("train.eval_against", str, "reference for --eval-every (default DATA:test)"),
     "--beta1-g": ("train.g_optim.beta1", float, "generator Adam beta1"),
     "--beta1-d": ("train.d_optim.beta1", float, "discriminator Adam beta1"),
     "--spectral-norm": ("model.spectral_norm", bool, "spectral normalisation on D (1/0, true/false)"),
@@ -147,6 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--out", type=Path, help="GIF path (default RUN/progress.gif)")
     anim.add_argument("--seconds-per-frame", type=float, default=0.5, help="frame duration (default 0.5)")
 
+    ev = sub.add_parser(
+        "eval",
+        help="quality metrics of a run (or images) against a reference set",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge eval runs/demo --against mnist:test --n 10000\n"
+        "  ganforge eval samples.npy --against mnist:test --json result.json\n"
+        "  ganforge eval runs/fashion --against fashion-mnist:test --n 5000 --seed 1\n",
+    )
+    ev.add_argument("target", type=Path, help="run directory, checkpoint, .npy of uint8 images, or a folder")
+    ev.add_argument("--against", required=True, help="mnist:test, fashion-mnist:test (or :train), a folder")
+    ev.add_argument("--n", type=int, default=10000, help="generated images to evaluate (default 10000)")
+    ev.add_argument("--seed", type=int, default=0, help="noise and subset seed (default 0)")
+    ev.add_argument("--extractor", help="feature extractor (default: the reference dataset's classifier)")
+    ev.add_argument("--json", type=Path, help="also write the record to this file")
+
     sub.add_parser(
         "presets",
         help="list the named presets",
@@ -159,7 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ganforge`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    commands = {"train": cmd_train, "sample": cmd_sample, "animate": cmd_animate, "presets": cmd_presets}
+    commands = {
+        "train": cmd_train,
+        "sample": cmd_sample,
+        "animate": cmd_animate,
+        "eval": cmd_eval,
+        "presets": cmd_presets,
+    }
     try:
         return commands[args.command](args)
     except UserError as exc:
@@ -240,22 +266,34 @@ def cmd_animate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``ganforge eval``."""
+    from ganforge.metrics import evaluate as ev  # imported on use: train/sample do not need it
+
+    if args.n < 2:
+        raise UserError(f"--n must be at least 2, got {args.n}")
+    if not args.target.exists():
+        raise UserError(f"{args.target} does not exist")
+    reference, ref_name = ev.load_reference(args.against)
+    extractor = get_extractor(args.extractor or default_extractor(ref_name.split(":")[0]))
+    images, requested, info = ev.load_target(args.target, args.n, args.seed, extractor.image_shape)
+    record = ev.evaluate(images, reference, extractor, args.seed, requested)
+    record["provenance"] = {**info, "reference": ref_name, **record["provenance"]}
+    print(ev.format_table(record))
+    if args.json:
+        write_atomic(args.json, (json.dumps(record, indent=2) + "\n").encode())
+    if (args.target / "metrics.jsonl").is_file():
+        step = load_checkpoint(find_checkpoint(args.target))["state"]["step"]
+        append_line(args.target / "metrics.jsonl", {"step": step, "eval": record})
+    return 0
+
+
 def cmd_presets(_args: argparse.Namespace) -> int:
     """``ganforge presets``."""
     width = max(len(name) for name in PRESETS)
     for name, preset in PRESETS.items():
         print(f"{name:<{width}}  {preset.description}")
     return 0
-
-
-def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig]:
-    """Rebuild a run's generator (its EMA copy when it has one) from a checkpoint alone."""
-    checkpoint = load_checkpoint(find_checkpoint(target))
-    cfg = RunConfig.from_dict(checkpoint["config"])
-    generator, _ = build_models(cfg.model, cfg.data)
-    weights = checkpoint["trainer"]
-    generator.load_state_dict(weights.get("G_ema", weights["G"]))
-    return generator.to(device), cfg
 
 
 def _data_source(data: str) -> str:

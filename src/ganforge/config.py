@@ -96,6 +96,11 @@ class TrainConfig:
     # samples whose spread falls under this fraction of the data's (checked at every grid).
     d_win_steps: int = 2000
     min_diversity: float = 0.2
+    # Quality during training: metrics on the EMA generator every eval_every steps (None = off), from
+    # eval_n samples, against eval_against (default: the test split of mnist / fashion-mnist).
+    eval_every: int | None = None
+    eval_n: int = 2000
+    eval_against: str | None = None
 
 
 @dataclass
@@ -206,6 +211,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         "train.checkpoint_every_steps": t.checkpoint_every_steps,
         "train.keep_checkpoints": t.keep_checkpoints,
         "train.grid_size": t.grid_size,
+        "train.eval_every": t.eval_every,
         "train.g_optim.lr": t.g_optim.lr,
         "train.d_optim.lr": t.d_optim.lr,
         "data.image_size": d.image_size,
@@ -225,6 +231,8 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise UserError(f"{name} must not be negative, got {_get(cfg, name)}")
     if t.max_restarts < 0 or t.d_win_steps <= 0 or t.min_diversity < 0:
         raise UserError("train.max_restarts and train.min_diversity must be >= 0, train.d_win_steps > 0")
+    if t.eval_n < 2:
+        raise UserError(f"train.eval_n must be at least 2, got {t.eval_n}")
     if not 0 < t.restart_lr_factor <= 1:
         raise UserError(f"train.restart_lr_factor must be in (0, 1], got {t.restart_lr_factor}")
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:

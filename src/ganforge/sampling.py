@@ -11,9 +11,12 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
+from ganforge.checkpoint import find_checkpoint, load_checkpoint
+from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
+from ganforge.models import build_models
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
@@ -134,3 +137,13 @@ def _label(picture: Image.Image, text: str) -> Image.Image:
     framed.paste(picture, (0, strip))
     ImageDraw.Draw(framed).text((3, 2), text, fill="black")
     return framed
+
+
+def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig]:
+    """Rebuild a run's generator (its EMA copy when it has one) from a checkpoint alone."""
+    checkpoint = load_checkpoint(find_checkpoint(target))
+    cfg = RunConfig.from_dict(checkpoint["config"])
+    generator, _ = build_models(cfg.model, cfg.data)
+    weights = checkpoint["trainer"]
+    generator.load_state_dict(weights.get("G_ema", weights["G"]))
+    return generator.to(device), cfg

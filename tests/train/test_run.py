@@ -175,3 +175,17 @@ def test_a_second_process_on_the_same_run_is_refused(tiny_cfg, tmp_path):
     tiny_cfg.train.epochs = 1
     TrainingRun(tiny_cfg, run, show_progress=False).fit()
     assert (run / "config.json").is_file()
+
+
+def test_a_rejected_config_leaves_no_run_directory(tiny_cfg, tmp_path):
+    tiny_cfg.train.batch_size = 0
+    with pytest.raises(UserError, match="batch_size must be positive"):
+        TrainingRun(tiny_cfg, tmp_path / "new", show_progress=False)
+    assert not (tmp_path / "new").exists()
+
+
+def test_resume_before_the_first_checkpoint_starts_over(tiny_cfg, tmp_path):
+    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).lock.release()  # "killed" at once
+    assert (tmp_path / "run" / "config.json").is_file() and not list_checkpoints(tmp_path / "run")
+    state = TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).fit()
+    assert state.step == 8

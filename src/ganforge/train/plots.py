@@ -54,3 +54,35 @@ def plot_losses(records: list[dict[str, Any]], out: Path) -> None:
 
 
 _LABELS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+
+def plot_quality(records: list[dict[str, Any]], out: Path) -> None:
+    """Draw ``out`` (PNG): the Fréchet distance (log scale) and the classes covered against steps.
+
+    ``records`` are ``{"step": ..., "quality": {metric: value}}`` lines of metrics.jsonl.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in records if "quality" in r]
+    if not rows:
+        return
+    steps = [r["step"] for r in rows]
+    fd_key = next(k for k in rows[0]["quality"] if k.startswith("FD-"))
+    fig, top = plt.subplots(figsize=(7, 3.5))
+    top.plot(steps, [r["quality"][fd_key] for r in rows], "o-", color="tab:blue", label=fd_key)
+    top.set_yscale("log")
+    top.set_xlabel("step")
+    top.set_ylabel(fd_key)
+    top.grid(alpha=0.3)
+    if "classes_covered" in rows[0]["quality"]:
+        right = top.twinx()
+        right.plot(steps, [r["quality"]["classes_covered"] for r in rows], "s--", color="tab:green")
+        right.set_ylabel("classes covered", color="tab:green")
+        right.set_ylim(0, max(r["quality"]["classes_covered"] for r in rows) + 1)
+    fig.tight_layout()
+    with atomic_path(Path(out)) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)

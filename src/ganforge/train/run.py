@@ -24,6 +24,8 @@ from ganforge.data import ImageData, load_data
 from ganforge.errors import UserError, WriteFailed
 from ganforge.fileio import remove_stale_temps, write_atomic
 from ganforge.gan import GAN, TrainState, check_batch_size, resolve_device
+from ganforge.metrics.evaluate import load_reference
+from ganforge.metrics.extractors import Extractor, default_extractor, get_extractor
 from ganforge.models import build_models
 from ganforge.train.callbacks import (
     Callback,
@@ -36,6 +38,7 @@ from ganforge.train.callbacks import (
 from ganforge.train.health import DivergenceGuard, HealthMonitor
 from ganforge.train.lock import RunLock
 from ganforge.train.progress import Progress
+from ganforge.train.quality import QualityEvaluator
 
 __all__ = ["TrainState", "TrainingRun", "default_run_dir"]
 
@@ -61,9 +64,22 @@ class TrainingRun:
     ) -> None:
         self.run_dir = Path(run_dir)
         self.lock = RunLock(self.run_dir)
+        self.progress = Progress(None, enabled=show_progress)
         if resume and not self.run_dir.is_dir():
             raise UserError(f"nothing to resume: {self.run_dir} does not exist")
+        created = not self.run_dir.exists()
         self.lock.acquire()  # before anything in the directory is read or written
+        try:
+            self._prepare(cfg, resume)
+        except BaseException:
+            self.lock.release()
+            if created:  # a mistake in the input leaves no empty run directory behind
+                (self.run_dir / ".lock").unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.run_dir.rmdir()  # only if nothing else was written
+            raise
+
+    def _prepare(self, cfg: RunConfig, resume: bool) -> None:
         checkpoint = None
         if resume:
             remove_stale_temps(self.run_dir)  # half-written files of a killed process
@@ -86,9 +102,9 @@ class TrainingRun:
                     "(a folder needs one sub-folder per class)"
                 )
             self.cfg.model.num_classes = len(self.data.class_names)
+        self.quality_setup = self._quality_setup() if t.eval_every else None
         generator, discriminator = build_models(self.cfg.model, self.cfg.data)
         self.gan = GAN(generator, discriminator, config=t, latent_dim=self.cfg.model.latent_dim)
-        self.progress = Progress(None, enabled=show_progress)
         self.stop_signal: str | None = None
         if checkpoint is not None:
             self.gan.load_state_dict(checkpoint)
@@ -126,8 +142,31 @@ class TrainingRun:
                 t.checkpoint_every_steps,
                 t.keep_checkpoints,
             ),
+            *self._quality(logger),
             LossPlot(metrics, self.run_dir / "losses.png", every_steps=t.sample_every),
         ]
+
+    def _quality_setup(self) -> tuple[ImageData, Extractor]:
+        # Built before training starts, so a missing extractor or reference fails at once.
+        t, source = self.cfg.train, self.cfg.data.source
+        against = t.eval_against or (f"{source}:test" if source in ("mnist", "fashion-mnist") else None)
+        if against is None:
+            raise UserError(
+                "--eval-every needs --eval-against and a feature extractor for these images; the built-in "
+                "extractors cover mnist and fashion-mnist (28x28 grayscale)"
+            )
+        reference, name = load_reference(against)
+        return reference, get_extractor(default_extractor(name.split(":")[0]))
+
+    def _quality(self, logger: MetricsLogger) -> list[Callback]:
+        if self.quality_setup is None:
+            return []
+        reference, extractor = self.quality_setup
+        t = self.cfg.train
+        evaluator = QualityEvaluator(
+            t.eval_every, reference, extractor, t.eval_n, self.run_dir, self.cfg.to_dict(), logger.event
+        )
+        return [evaluator]
 
     def _last_good(self) -> dict | None:
         # Checkpoints are only written from finite states, so the newest readable one is good.

@@ -1,0 +1,27 @@
+"""Quality metrics: feature extractors, Fréchet distance, KID, precision/recall, density/coverage, classes.
+
+``ganforge eval`` (and :func:`ganforge.metrics.evaluate.evaluate`) put them together with provenance.
+"""
+
+from ganforge.metrics.classes import class_stats
+from ganforge.metrics.distances import FeatureStats, frechet_distance, kid, prdc
+from ganforge.metrics.extractors import (
+    EXTRACTORS,
+    Extractor,
+    get_extractor,
+    module_extractor,
+    register_extractor,
+)
+
+__all__ = [
+    "EXTRACTORS",
+    "Extractor",
+    "FeatureStats",
+    "class_stats",
+    "frechet_distance",
+    "get_extractor",
+    "kid",
+    "module_extractor",
+    "prdc",
+    "register_extractor",
+]

@@ -1,0 +1,134 @@
+"""Feature extractors for the metrics, by short name, each with the provenance a number needs.
+
+Built in: ``mnist-cnn`` and ``fashion-mnist-cnn`` (classifiers trained on each dataset, weights in
+``weights/`` with a provenance record whose sha256 is checked on load). Add your own with
+:func:`register_extractor`, e.g. an Inception network when you have its weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganforge.data.images import ImageData, to_unit_range
+from ganforge.errors import UserError
+from ganforge.metrics.classifier import DigitCNN
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+@dataclass
+class Extractor:
+    """A network that maps uint8 images to features (and, for classifiers, class probabilities).
+
+    Args:
+        name: registry name; metrics are named after it (e.g. "FD-mnist-cnn").
+        features: (N, C, H, W) float images in [-1, 1] -> (N, feature_dim) features.
+        feature_dim: size of the features.
+        image_shape: (C, H, W) the extractor takes; other shapes are an error (no silent resizing).
+        probabilities: images -> (N, classes) softmax, when the extractor is a classifier.
+        provenance: what a reader needs to reproduce numbers (weights hash, resizer, ...).
+    """
+
+    name: str
+    features: Callable[[torch.Tensor], torch.Tensor]
+    feature_dim: int
+    image_shape: tuple[int, int, int]
+    probabilities: Callable[[torch.Tensor], torch.Tensor] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @torch.no_grad()
+    def run(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """uint8 images (N, C, H, W) -> float64 features and class probabilities (or None), on the CPU."""
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise UserError(
+                f"extractor {self.name} takes images shaped {self.image_shape}, got {tuple(images.shape[1:])}"
+            )
+        feats, probs = [], []
+        for chunk in images.split(batch_size):
+            x = to_unit_range(chunk, "cpu")
+            feats.append(self.features(x).double())
+            if self.probabilities is not None:
+                probs.append(self.probabilities(x).double())
+        return torch.cat(feats), (torch.cat(probs) if probs else None)
+
+
+EXTRACTORS: dict[str, Callable[[], Extractor]] = {}
+
+
+def register_extractor(name: str, factory: Callable[[], Extractor]) -> None:
+    """Make ``factory`` available as ``name`` (to ``ganforge eval --extractor`` and the metrics API)."""
+    EXTRACTORS[name] = factory
+
+
+def get_extractor(name: str) -> Extractor:
+    """Build a registered extractor."""
+    if name not in EXTRACTORS:
+        raise UserError(f"unknown extractor '{name}'; choose one of: {', '.join(EXTRACTORS)}")
+    return EXTRACTORS[name]()
+
+
+def default_extractor(dataset: str) -> str:
+    """The extractor for a reference dataset name (mnist -> mnist-cnn)."""
+    name = f"{dataset}-cnn"
+    if name not in EXTRACTORS:
+        raise UserError(
+            f"no built-in extractor for '{dataset}'; pass --extractor (one of {', '.join(EXTRACTORS)})"
+        )
+    return name
+
+
+def data_sha256(data: ImageData) -> str:
+    """sha256 of a dataset's uint8 images (and labels): names the data a number was computed on."""
+    digest = hashlib.sha256(data.images.contiguous().numpy().tobytes())
+    if data.labels is not None:
+        digest.update(data.labels.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _classifier(dataset: str) -> Extractor:
+    weights = WEIGHTS_DIR / f"{dataset}-cnn.pt"
+    record_path = weights.with_suffix(".json")
+    if not weights.is_file() or not record_path.is_file():
+        raise UserError(f"{weights} or its provenance record is missing; reinstall ganforge")
+    record = json.loads(record_path.read_text())
+    actual = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if actual != record["weights_sha256"]:
+        raise UserError(f"{weights} does not match the sha256 in {record_path.name}; reinstall ganforge")
+    model = DigitCNN()
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.eval().requires_grad_(False)
+    return Extractor(
+        name=f"{dataset}-cnn",
+        features=model.features,
+        feature_dim=DigitCNN.feature_dim,
+        image_shape=(1, 28, 28),
+        probabilities=lambda x: torch.softmax(model(x), dim=1),
+        provenance={
+            "extractor": f"{dataset}-cnn",
+            "weights_sha256": actual,
+            "classifier_test_accuracy": record["test_accuracy"],
+            "resizer": "none (28x28 grayscale only)",
+        },
+    )
+
+
+def module_extractor(
+    name: str, module: nn.Module, feature_dim: int, image_shape: tuple[int, int, int]
+) -> Extractor:
+    """Wrap any module mapping [-1, 1] images to (N, feature_dim) features (for user registrations)."""
+    module.eval().requires_grad_(False)
+    return Extractor(
+        name, module, feature_dim, image_shape, provenance={"extractor": name, "resizer": "none"}
+    )
+
+
+register_extractor("mnist-cnn", lambda: _classifier("mnist"))
+register_extractor("fashion-mnist-cnn", lambda: _classifier("fashion-mnist"))

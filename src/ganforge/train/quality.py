@@ -1,0 +1,141 @@
+"""Quality during training: metrics on the (EMA) generator every N steps, the best checkpoint, class collapse.
+
+Each evaluation draws ``n`` images from fixed noise, so successive numbers differ only because the
+generator changed. Results go to ``metrics.jsonl`` (``{"step", "quality": {...}}``), ``quality.png``
+and, when the Fréchet distance improves, ``checkpoints/best.pt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ganforge.checkpoint import checkpoint_dir, write_checkpoint
+from ganforge.data.images import ImageData
+from ganforge.fileio import read_jsonl
+from ganforge.metrics.evaluate import evaluate
+from ganforge.metrics.extractors import Extractor
+from ganforge.train.callbacks import Callback
+from ganforge.train.health import Report, warn_report
+from ganforge.train.plots import plot_quality
+
+if TYPE_CHECKING:
+    from ganforge.gan import GAN
+
+# A class is collapsing when it gets less than this share of the samples, or more than the upper one.
+CLASS_SHARE_LOW, CLASS_SHARE_HIGH = 0.02, 0.30
+
+
+class QualityEvaluator(Callback):
+    """Evaluates the sampling generator every ``every`` steps and at the end of training.
+
+    Args:
+        every: steps between evaluations.
+        reference: the real images to compare with (e.g. the test split).
+        extractor: the feature extractor (its name is in the metric names).
+        n: images generated per evaluation.
+        run_dir: where ``quality.png`` and ``checkpoints/best.pt`` go (None: neither is written).
+        config: the run's config dict, stored inside ``best.pt``.
+        report: receives the quality records and class-collapse warnings.
+    """
+
+    def __init__(
+        self,
+        every: int,
+        reference: ImageData,
+        extractor: Extractor,
+        n: int = 2000,
+        run_dir: Path | None = None,
+        config: dict[str, Any] | None = None,
+        report: Report = warn_report,
+    ) -> None:
+        self.every = every
+        self.reference = reference
+        self.extractor = extractor
+        self.n = n
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.config = config or {}
+        self.report = report
+        self.best: float | None = None
+        self.evaluated_at = -1
+        self.history: list[dict[str, Any]] = []
+        self._collapse_warned = False
+
+    def on_train_begin(self, gan: GAN) -> None:
+        # A resumed run keeps competing with the best it had.
+        best = self.run_dir and checkpoint_dir(self.run_dir) / "best.pt"
+        if best and best.is_file() and self.run_dir:
+            past = [r["quality"] for r in read_jsonl(self.run_dir / "metrics.jsonl") if "quality" in r]
+            scores = [q[self.fd_key] for q in past if self.fd_key in q]
+            self.best = min(scores) if scores else None
+
+    @property
+    def fd_key(self) -> str:
+        """The name of the Fréchet distance in the records, e.g. ``FD-mnist-cnn``."""
+        return f"FD-{self.extractor.name}"
+
+    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if gan.state.step % self.every == 0:
+            self.evaluate(gan)
+
+    def on_train_end(self, gan: GAN) -> None:
+        if self.evaluated_at != gan.state.step and gan.weights_finite():
+            self.evaluate(gan)
+
+    def evaluate(self, gan: GAN) -> dict[str, Any]:
+        """Evaluate now; returns the metrics."""
+        images = gan.generate(self.n, seed=0)
+        classes = getattr(gan.trainer.sampler, "num_classes", None)
+        requested = torch.arange(self.n) % classes if classes else None
+        metrics = evaluate(images, self.reference, self.extractor, seed=0, requested=requested)["metrics"]
+        self.evaluated_at = gan.state.step
+        record = {"step": gan.state.step, "quality": metrics, "message": self._summary(gan, metrics)}
+        self.history.append(record)
+        self.report(gan, record)
+        if self.run_dir:
+            plot_quality(read_jsonl(self.run_dir / "metrics.jsonl"), self.run_dir / "quality.png")
+        if self.best is None or metrics[self.fd_key] < self.best:
+            self.best = metrics[self.fd_key]
+            if self.run_dir:
+                state = {"config": self.config, "quality": metrics, **gan.state_dict()}
+                write_checkpoint(checkpoint_dir(self.run_dir) / "best.pt", state)
+        self._check_classes(gan, metrics)
+        return metrics
+
+    def _summary(self, gan: GAN, metrics: dict[str, Any]) -> str:
+        parts = [f"quality at step {gan.state.step}: {self.fd_key} {metrics[self.fd_key]:.2f}"]
+        if "classes_covered" in metrics:
+            parts.append(f"classes covered {metrics['classes_covered']}")
+        parts.append(f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}")
+        return ", ".join(parts)
+
+    def _check_classes(self, gan: GAN, metrics: dict[str, Any]) -> None:
+        shares = metrics.get("class_histogram")
+        if not shares:
+            return
+        low = [i for i, s in enumerate(shares) if s < CLASS_SHARE_LOW]
+        high = [i for i, s in enumerate(shares) if s > CLASS_SHARE_HIGH]
+        if not (low or high):
+            self._collapse_warned = False
+            return
+        if self._collapse_warned:
+            return
+        self._collapse_warned = True
+        detail = "; ".join(
+            text
+            for text in (
+                f"classes {low} under {CLASS_SHARE_LOW:.0%} of samples" if low else "",
+                f"classes {high} over {CLASS_SHARE_HIGH:.0%}" if high else "",
+            )
+            if text
+        )
+        self.report(
+            gan,
+            {
+                "step": gan.state.step,
+                "warning": "class_collapse",
+                "message": f"warning: class collapse: {detail}",
+            },
+        )
