@@ -2,7 +2,7 @@
 
 Each cycle starts ``ganforge train`` (the first fresh, the rest with ``--resume``) and kills it with
 SIGKILL at one of three moments, in turn: at a random time while it trains, half-way through its
-1st, 2nd or 3rd checkpoint write, and half-way through its 1st, 2nd or 3rd sample-grid write. The
+1st or 2nd checkpoint write, and half-way through its 1st or 2nd sample-grid write. The
 "half-way" moments are made reachable by running the child with torch.save / PIL's save slowed
 down (they write half the bytes, raise a marker file, pause 0.3 s, then finish), so the kill lands
 inside the write every time.
@@ -123,10 +123,10 @@ def run(run_dir: Path, kills: int, seed: int = 0, final_steps: int = 6) -> list[
         mode = MODES[cycle % len(MODES)]
         _wait_for(lambda: _training(run_dir, log), child)
         if mode == "random":
-            time.sleep(rng.uniform(0.0, 3.0))
+            time.sleep(rng.uniform(0.0, 2.0))
         else:
-            # Inside the 1st, 2nd or 3rd such write of this process, so the run also moves on.
-            for _ in range(rng.randint(1, 3)):
+            # Inside the 1st or 2nd such write of this process, so the run also moves on.
+            for _ in range(rng.randint(1, 2)):
                 _wait_for(lambda mode=mode: not (marks / mode).exists(), child)
                 _wait_for(lambda mode=mode: (marks / mode).exists(), child)
         child.send_signal(signal.SIGKILL)

@@ -158,14 +158,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
         epilog="examples:\n  ganforge eval runs/demo --against mnist:test --n 10000\n"
         "  ganforge eval samples.npy --against mnist:test --json result.json\n"
-        "  ganforge eval runs/fashion --against fashion-mnist:test --n 5000 --seed 1\n",
+        "  ganforge eval runs/fashion --against fashion-mnist:test --n 5000 --seed 1\n"
+        "  ganforge eval runs/a --against mnist:test --save-reference ref.pt\n"
+        "  ganforge eval runs/b --against ref.pt\n",
     )
     ev.add_argument("target", type=Path, help="run directory, checkpoint, .npy of uint8 images, or a folder")
-    ev.add_argument("--against", required=True, help="mnist:test, fashion-mnist:test (or :train), a folder")
+    ev.add_argument(
+        "--against",
+        required=True,
+        help="mnist:test, fashion-mnist:test (or :train), twemoji, a folder, or a file of --save-reference",
+    )
+    ev.add_argument("--save-reference", type=Path, help="also save the reference statistics to this file")
     ev.add_argument("--n", type=int, default=10000, help="generated images to evaluate (default 10000)")
     ev.add_argument("--seed", type=int, default=0, help="noise and subset seed (default 0)")
     ev.add_argument("--extractor", help="feature extractor (default: the reference dataset's classifier)")
     ev.add_argument("--json", type=Path, help="also write the record to this file")
+    ev.add_argument(
+        "--image-size", type=int, default=64, help="size folders are loaded at for RGB extractors"
+    )
 
     sub.add_parser(
         "presets",
@@ -274,10 +284,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError(f"--n must be at least 2, got {args.n}")
     if not args.target.exists():
         raise UserError(f"{args.target} does not exist")
-    reference, ref_name = ev.load_reference(args.against)
+    cached = ev.Reference.load(Path(args.against)) if args.against.endswith(".pt") else None
+    ref_name = cached.name if cached else args.against
     extractor = get_extractor(args.extractor or default_extractor(ref_name.split(":")[0]))
-    images, requested, info = ev.load_target(args.target, args.n, args.seed, extractor.image_shape)
-    record = ev.evaluate(images, reference, extractor, args.seed, requested)
+    channels, size, _ = extractor.image_shape
+    shape = (channels, size, size) if size else (channels, args.image_size, args.image_size)
+    images, requested, info = ev.load_target(args.target, args.n, args.seed, shape)
+    if cached is None:
+        data, ref_name = ev.load_reference(args.against, tuple(images.shape[1:]))
+        cached = ev.build_reference(data, ref_name, extractor)
+    if args.save_reference:
+        cached.save(args.save_reference)
+    train = ev.training_split(ref_name)
+    record = ev.evaluate(images, cached, extractor, args.seed, requested, train=train)
     record["provenance"] = {**info, "reference": ref_name, **record["provenance"]}
     print(ev.format_table(record))
     if args.json:

@@ -86,3 +86,16 @@ def test_class_statistics():
     one = class_stats(torch.eye(10)[[3] * 50], real_labels=torch.arange(10))
     assert one["classes_covered"] == 1 and one["classifier_score"] == pytest.approx(1.0)
     assert one["class_kl_to_real"] == pytest.approx(math.log(10))
+
+
+def test_frechet_distance_agrees_with_a_scipy_reference():
+    linalg = pytest.importorskip("scipy.linalg")
+    g = torch.Generator().manual_seed(5)
+    mix = torch.randn(16, 16, generator=g, dtype=torch.float64)
+    a = torch.randn(3000, 16, generator=g, dtype=torch.float64) @ mix
+    b = torch.randn(3000, 16, generator=g, dtype=torch.float64) @ mix.T * 0.7 + 0.3
+    mu_a, mu_b = a.mean(0).numpy(), b.mean(0).numpy()
+    cov_a, cov_b = torch.cov(a.T).numpy(), torch.cov(b.T).numpy()
+    covmean = linalg.sqrtm(cov_a @ cov_b).real
+    reference = ((mu_a - mu_b) ** 2).sum() + (cov_a + cov_b - 2 * covmean).trace()
+    assert frechet_distance(_stats(a), _stats(b)) == pytest.approx(float(reference), rel=1e-6)

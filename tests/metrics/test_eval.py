@@ -22,8 +22,8 @@ def _mnist_npy(path, n, offset=0):
 
 
 def test_real_train_is_close_to_real_test_and_noise_is_far(tmp_path, capsys):
-    _mnist_npy(tmp_path / "real.npy", 3000)
-    noise = np.random.default_rng(0).integers(0, 256, (3000, 28, 28), dtype=np.uint8)
+    _mnist_npy(tmp_path / "real.npy", 1500)
+    noise = np.random.default_rng(0).integers(0, 256, (1500, 28, 28), dtype=np.uint8)
     np.save(tmp_path / "noise.npy", noise)
     for name in ("real", "noise"):
         json_out = str(tmp_path / f"{name}.json")
@@ -38,7 +38,7 @@ def test_real_train_is_close_to_real_test_and_noise_is_far(tmp_path, capsys):
     assert r["classes_covered"] == 10 and r["class_kl_to_real"] < 0.01
     assert r["precision"] > 0.7 and r["recall"] > 0.7 and n["precision"] < 0.05
     provenance = real["provenance"]
-    assert provenance["extractor"] == "mnist-cnn" and provenance["n_generated"] == 3000
+    assert provenance["extractor"] == "mnist-cnn" and provenance["n_generated"] == 1500
     assert provenance["n_reference"] == 10000 and provenance["reference"] == "mnist:test"
     assert len(provenance["weights_sha256"]) == 64 and provenance["classifier_test_accuracy"] >= 0.99
     assert "FD-mnist-cnn" in capsys.readouterr().out
@@ -86,6 +86,28 @@ def test_user_extractors_plug_in_and_mistakes_are_one_line(tmp_path, capsys):
     np.save(tmp_path / "rgb.npy", np.zeros((10, 28, 28, 3), np.uint8))
     assert main(["eval", str(tmp_path / "rgb.npy"), "--against", "mnist:test"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert (
-        len(err) == 3 and "unknown extractor 'nope'" in err[0] and "takes images shaped (1, 28, 28)" in err[2]
-    )
+    assert len(err) == 3 and "unknown extractor 'nope'" in err[0]
+    assert "mnist-cnn takes (1, 28, 28), got images shaped (3, 28, 28)" in err[2]
+
+
+def test_copies_of_training_images_are_flagged_as_near_copies():
+    reference, _ = load_reference("mnist:test")
+    train = load_data(DataConfig(source="mnist", split="train"))
+    extractor = get_extractor("mnist-cnn")
+    copies = evaluate(train.images[:1000], reference, extractor, kid_subsets=2, train=train)["metrics"]
+    fresh = evaluate(reference.images[:1000], reference, extractor, kid_subsets=2, train=train)["metrics"]
+    assert copies["near_copies"] == 1.0 and copies["nn_train_distance_ratio"] == 0.0
+    assert fresh["near_copies"] < 0.03 and 0.9 < fresh["nn_train_distance_ratio"] < 1.1
+
+
+def test_saved_reference_statistics_give_the_same_numbers(tmp_path, capsys):
+    _mnist_npy(tmp_path / "a.npy", 300)
+    first = ["eval", str(tmp_path / "a.npy"), "--against", "mnist:test", "--json", str(tmp_path / "1.json")]
+    assert main([*first, "--save-reference", str(tmp_path / "ref.pt")]) == 0
+    again = ["eval", str(tmp_path / "a.npy"), "--against", str(tmp_path / "ref.pt")]
+    assert main([*again, "--json", str(tmp_path / "2.json")]) == 0
+    one, two = (json.loads((tmp_path / f"{i}.json").read_text()) for i in (1, 2))
+    assert one["metrics"] == two["metrics"] and two["provenance"]["reference"] == "mnist:test"
+    (tmp_path / "bad.pt").write_bytes(b"not a reference")
+    assert main(["eval", str(tmp_path / "a.npy"), "--against", str(tmp_path / "bad.pt")]) == 2
+    assert "is not readable reference statistics" in capsys.readouterr().err

@@ -109,11 +109,14 @@ def test_collapse_is_warned_once_and_only_after_variety_was_reached():
     # An untrained generator that never had variety is not "collapsing".
     g2 = VariedG()
     g2.collapsed = True
-    quiet = HealthMonitor(every=1, diversity_every=1, report=lambda gan, r: events.append(r))
-    GAN(g2, nn.Sequential(nn.Flatten(), nn.Linear(64, 1)), device="cpu").fit(
-        images, steps=3, batch_size=16, callbacks=[quiet]
+    quiet = HealthMonitor(
+        every=1, diversity_every=1, collapse_after=5, report=lambda gan, r: events.append(r)
     )
-    assert len(events) == 1
+    GAN(g2, nn.Sequential(nn.Flatten(), nn.Linear(64, 1)), device="cpu").fit(
+        images, steps=6, batch_size=16, callbacks=[quiet]
+    )
+    # ... until step collapse_after: a generator that never gets variety is a collapse too.
+    assert [(r["warning"], r["step"]) for r in events[1:]] == [("collapse", 5)]
 
 
 def test_discriminator_winning_is_warned_once_per_stretch():

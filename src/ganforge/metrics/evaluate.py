@@ -8,7 +8,9 @@ the extractor's weights hash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +19,36 @@ import torch
 
 from ganforge import __version__
 from ganforge.config import DataConfig
-from ganforge.data import BUILTIN, load_data
+from ganforge.data import load_data
 from ganforge.data.images import ImageData
 from ganforge.data.paths import cache_dir
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
 from ganforge.metrics.classes import class_stats
-from ganforge.metrics.distances import FeatureStats, frechet_distance, kid, prdc
+from ganforge.metrics.distances import FeatureStats, frechet_distance, kid, near_copies, prdc
 from ganforge.metrics.extractors import Extractor, data_sha256
 from ganforge.sampling import generate, load_generator
 
 PRDC_MAX = 5000  # k-NN metrics need an n x n distance matrix: capped to keep memory near 200 MB
 
 
-def load_reference(ref: str) -> tuple[ImageData, str]:
-    """``mnist:test``, ``fashion-mnist:train``, or a folder (28x28 grayscale is assumed for folders)."""
+def training_split(ref_name: str) -> ImageData | None:
+    """The training split that goes with a built-in ``name:test`` reference (for the memorisation check)."""
+    name, _, split = ref_name.partition(":")
+    if name in ("mnist", "fashion-mnist") and split == "test":
+        return load_data(DataConfig(source=name, split="train"))
+    return None
+
+
+def load_reference(ref: str, shape: tuple[int, ...] = (1, 28, 28)) -> tuple[ImageData, str]:
+    """``mnist:test``, ``fashion-mnist:train``, ``twemoji`` or a folder (loaded as ``shape`` (C, H, W))."""
     name, _, split = ref.partition(":")
-    if name in BUILTIN:
+    if name in ("mnist", "fashion-mnist"):
         return load_data(DataConfig(source=name, split=split or "test")), f"{name}:{split or 'test'}"
-    if Path(ref).is_dir():
-        return load_data(DataConfig(source=ref)), ref
+    if name == "twemoji" or Path(ref).is_dir():
+        return load_data(DataConfig(source=ref, channels=shape[0], image_size=shape[1])), ref
     raise UserError(
-        f"--against '{ref}' is neither a dataset split (mnist:test, fashion-mnist:test) nor a folder"
+        f"--against '{ref}' is not a dataset split (mnist:test, fashion-mnist:test), twemoji or a folder"
     )
 
 
@@ -63,59 +73,115 @@ def load_target(
     return generate(generator, noise, requested), requested, {"target": str(target), "preset": cfg.preset}
 
 
-def reference_features(reference: ImageData, extractor: Extractor) -> tuple[torch.Tensor, FeatureStats]:
-    """Features and statistics of the whole reference set, cached on disk."""
-    key = hashlib.sha256(
-        f"{data_sha256(reference)}:{extractor.provenance.get('weights_sha256', extractor.name)}".encode()
-    ).hexdigest()[:32]
-    path = cache_dir() / "metrics" / f"{key}.pt"
+@dataclass
+class Reference:
+    """A reference set as the metrics use it: features, their statistics, labels, and what it was."""
+
+    name: str
+    sha256: str
+    extractor_sha256: str
+    features: torch.Tensor
+    stats: FeatureStats
+    labels: torch.Tensor | None
+
+    def save(self, path: Path) -> None:
+        """Write plain tensors and strings (``ganforge eval --against FILE`` reads it back)."""
+        state = {**asdict(self), "stats": self.stats.to_dict(), "format": REFERENCE_FORMAT}
+        with atomic_path(Path(path)) as tmp:
+            torch.save(state, tmp)
+
+    @classmethod
+    def load(cls, path: Path) -> Reference:
+        """Read what :meth:`save` wrote (weights-only: nothing is unpickled)."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # damaged files make torch.load raise many types
+            raise UserError(f"{path} is not readable reference statistics ({type(exc).__name__})") from None
+        if not isinstance(state, dict) or state.get("format") != REFERENCE_FORMAT:
+            raise UserError(f"{path} is not a ganforge reference-statistics file")
+        stats = state["stats"]
+        return cls(
+            state["name"],
+            state["sha256"],
+            state["extractor_sha256"],
+            state["features"],
+            FeatureStats(stats["n"], stats["total"], stats["outer"]),
+            state["labels"],
+        )
+
+
+REFERENCE_FORMAT = "ganforge-reference-1"
+
+
+def build_reference(data: ImageData, name: str, extractor: Extractor) -> Reference:
+    """Features of every image of ``data``, cached on disk by the data's sha256 and the extractor's hash."""
+    digest, weights = data_sha256(data), _extractor_hash(extractor)
+    path = cache_dir() / "metrics" / f"{hashlib.sha256(f'{digest}:{weights}'.encode()).hexdigest()[:32]}.pt"
     if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        stats = FeatureStats(saved["n"], saved["total"], saved["outer"])
-        return saved["features"], stats
-    features, _ = extractor.run(reference.images)
+        with contextlib.suppress(UserError):  # a damaged cache file is simply recomputed
+            return Reference.load(path)
+    features, _ = extractor.run(data.images, probabilities=False)
     stats = FeatureStats.empty(extractor.feature_dim)
     stats.update(features)
-    with atomic_path(path) as tmp:
-        torch.save({"features": features, **stats.to_dict()}, tmp)
-    return features, stats
+    reference = Reference(name, digest, weights, features, stats, data.labels)
+    reference.save(path)
+    return reference
+
+
+def _extractor_hash(extractor: Extractor) -> str:
+    return str(extractor.provenance.get("weights_sha256", extractor.name))
 
 
 def evaluate(
     images: torch.Tensor,
-    reference: ImageData,
+    reference: Reference | ImageData,
     extractor: Extractor,
     seed: int = 0,
     requested: torch.Tensor | None = None,
+    kid_subsets: int = 100,
+    train: Reference | ImageData | None = None,
 ) -> dict[str, Any]:
-    """Every metric of ``images`` against ``reference``; returns {"metrics": {...}, "provenance": {...}}."""
+    """Every metric of ``images`` against ``reference``; returns {"metrics": {...}, "provenance": {...}}.
+
+    ``kid_subsets`` random subsets of up to 1000 samples each give KID's mean and std. With the
+    ``train`` set (which ``reference`` must not be part of) the memorisation check runs too.
+    """
     if len(images) < 2:
         raise UserError("evaluation needs at least 2 generated images")
-    ref_features, ref_stats = reference_features(reference, extractor)
+    if isinstance(reference, ImageData):
+        reference = build_reference(reference, reference.name, extractor)
+    if reference.extractor_sha256 != _extractor_hash(extractor):
+        raise UserError(
+            f"the reference statistics of {reference.name} were computed with another extractor "
+            f"than {extractor.name}; recompute them"
+        )
     features, probs = extractor.run(images)
     stats = FeatureStats.empty(extractor.feature_dim)
     stats.update(features)
     name = extractor.name
-    kid_mean, kid_std = kid(features, ref_features, seed=seed)
+    kid_mean, kid_std = kid(features, reference.features, subsets=kid_subsets, seed=seed)
     rng = torch.Generator().manual_seed(seed)
-    m = min(PRDC_MAX, len(features), len(ref_features))
-    picked_ref = ref_features[torch.randperm(len(ref_features), generator=rng)[:m]]
+    m = min(PRDC_MAX, len(features), len(reference.features))
+    picked_ref = reference.features[torch.randperm(len(reference.features), generator=rng)[:m]]
     picked = features[torch.randperm(len(features), generator=rng)[:m]]
     metrics: dict[str, Any] = {
-        f"FD-{name}": frechet_distance(stats, ref_stats),
+        f"FD-{name}": frechet_distance(stats, reference.stats),
         f"KID-{name}": kid_mean,
         f"KID-{name}-std": kid_std,
         **prdc(picked_ref, picked),
     }
     if probs is not None:
         metrics |= class_stats(probs, reference.labels, requested)
+    if train is not None:
+        train = build_reference(train, train.name, extractor) if isinstance(train, ImageData) else train
+        metrics |= near_copies(features, train.features, reference.features)
     provenance = {
         **extractor.provenance,
         "n_generated": len(images),
-        "n_reference": len(ref_features),
+        "n_reference": len(reference.features),
         "n_prdc": m,
-        "kid_subsets": "100 x min(1000, n)",
-        "reference_sha256": data_sha256(reference),
+        "kid_subsets": f"{kid_subsets} x min(1000, n)",
+        "reference_sha256": reference.sha256,
         "seed": seed,
         "ganforge_version": __version__,
     }

@@ -33,7 +33,10 @@ class Extractor:
         features: (N, C, H, W) float images in [-1, 1] -> (N, feature_dim) features.
         feature_dim: size of the features.
         image_shape: (C, H, W) the extractor takes; other shapes are an error (no silent resizing).
-        probabilities: images -> (N, classes) softmax, when the extractor is a classifier.
+            H = W = 0 means any size (the extractor resizes, as its provenance says); C = 3 then also
+            takes grayscale, repeated to RGB.
+        probabilities: features -> (N, classes) softmax, when the extractor is a classifier (computed
+            from the features, so the network runs once).
         provenance: what a reader needs to reproduce numbers (weights hash, resizer, ...).
     """
 
@@ -45,19 +48,29 @@ class Extractor:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @torch.no_grad()
-    def run(self, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def run(
+        self, images: torch.Tensor, batch_size: int = 500, probabilities: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """uint8 images (N, C, H, W) -> float64 features and class probabilities (or None), on the CPU."""
-        if tuple(images.shape[1:]) != self.image_shape:
+        if not self.accepts(tuple(images.shape[1:])):
+            wanted = "RGB or grayscale images of any size" if self.image_shape[1] == 0 else self.image_shape
             raise UserError(
-                f"extractor {self.name} takes images shaped {self.image_shape}, got {tuple(images.shape[1:])}"
+                f"extractor {self.name} takes {wanted}, got images shaped {tuple(images.shape[1:])}"
             )
         feats, probs = [], []
         for chunk in images.split(batch_size):
-            x = to_unit_range(chunk, "cpu")
-            feats.append(self.features(x).double())
-            if self.probabilities is not None:
-                probs.append(self.probabilities(x).double())
+            f = self.features(to_unit_range(chunk, "cpu"))
+            feats.append(f.double())
+            if probabilities and self.probabilities is not None:
+                probs.append(self.probabilities(f).double())
         return torch.cat(feats), (torch.cat(probs) if probs else None)
+
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        """Whether images of ``shape`` (C, H, W) can be fed."""
+        channels, height, _ = self.image_shape
+        if height == 0:
+            return len(shape) == 3 and shape[0] in (1, channels)
+        return shape == self.image_shape
 
 
 EXTRACTORS: dict[str, Callable[[], Extractor]] = {}
@@ -76,7 +89,9 @@ def get_extractor(name: str) -> Extractor:
 
 
 def default_extractor(dataset: str) -> str:
-    """The extractor for a reference dataset name (mnist -> mnist-cnn)."""
+    """The extractor for a reference dataset name (mnist -> mnist-cnn); folders get efficientnet-lite0."""
+    if dataset not in ("mnist", "fashion-mnist"):
+        return "efficientnet-lite0"
     name = f"{dataset}-cnn"
     if name not in EXTRACTORS:
         raise UserError(
@@ -110,7 +125,7 @@ def _classifier(dataset: str) -> Extractor:
         features=model.features,
         feature_dim=DigitCNN.feature_dim,
         image_shape=(1, 28, 28),
-        probabilities=lambda x: torch.softmax(model(x), dim=1),
+        probabilities=lambda f: torch.softmax(model.head(f), dim=1),
         provenance={
             "extractor": f"{dataset}-cnn",
             "weights_sha256": actual,
@@ -132,3 +147,12 @@ def module_extractor(
 
 register_extractor("mnist-cnn", lambda: _classifier("mnist"))
 register_extractor("fashion-mnist-cnn", lambda: _classifier("fashion-mnist"))
+
+
+def _efficientnet() -> Extractor:
+    from ganforge.metrics.efficientnet import efficientnet_lite0  # optional packages: import on use
+
+    return efficientnet_lite0()
+
+
+register_extractor("efficientnet-lite0", _efficientnet)

@@ -138,15 +138,16 @@ class HealthMonitor(Callback):
     """Warns when D wins completely for ``d_win_steps`` steps, or samples lose their variety.
 
     Variety is the mean pairwise distance between 64 generated images, as a fraction of the same for
-    real images. Samples count as collapsing when it falls under ``min_diversity`` after having reached
-    twice that (an untrained generator draws near-identical blobs; that is not a collapse). Each warning
-    is given once per episode.
+    real images. Samples count as collapsing when it is under ``min_diversity`` after having reached
+    twice that, or from step ``collapse_after`` on (an untrained generator draws near-identical blobs;
+    that is not yet a collapse). Each warning is given once per episode.
 
     Args:
         every: steps between D checks (the logging interval).
         d_win_steps: length of the stretch of D(x) > 0.99 and D(G(z)) < 0.01 that triggers a warning.
         min_diversity: the variety ratio under which samples count as collapsing.
         diversity_every: steps between variety checks (None: after every epoch).
+        collapse_after: from this step on, low variety is a collapse even if it was never higher.
         report: receives one record per warning.
     """
 
@@ -156,9 +157,11 @@ class HealthMonitor(Callback):
         d_win_steps: int = 2000,
         min_diversity: float = 0.2,
         diversity_every: int | None = None,
+        collapse_after: int = 1000,
         report: Report = warn_report,
     ) -> None:
         self.every = every
+        self.collapse_after = collapse_after
         self.d_win_steps = d_win_steps
         self.min_diversity = min_diversity
         self.diversity_every = diversity_every
@@ -220,13 +223,13 @@ class HealthMonitor(Callback):
         self.peak_diversity = max(self.peak_diversity, ratio)
         if ratio >= self.min_diversity:
             self.warned.discard("collapse")
-        elif self.peak_diversity >= 2 * self.min_diversity:
+        elif self.peak_diversity >= 2 * self.min_diversity or gan.state.step >= self.collapse_after:
             self._warn(
                 gan,
                 "collapse",
                 f"samples are collapsing: their variety is {ratio:.0%} of the data's "
-                f"(under {self.min_diversity:.0%}, down from {self.peak_diversity:.0%}); look at the grids, "
-                "consider restarting from an earlier checkpoint",
+                f"(under {self.min_diversity:.0%}; its best was {self.peak_diversity:.0%}); look at the "
+                "grids, consider restarting from an earlier checkpoint",
             )
         return ratio
 

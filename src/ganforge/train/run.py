@@ -155,7 +155,8 @@ class TrainingRun:
                 "--eval-every needs --eval-against and a feature extractor for these images; the built-in "
                 "extractors cover mnist and fashion-mnist (28x28 grayscale)"
             )
-        reference, name = load_reference(against)
+        d = self.cfg.data
+        reference, name = load_reference(against, (d.channels, d.image_size, d.image_size))
         return reference, get_extractor(default_extractor(name.split(":")[0]))
 
     def _quality(self, logger: MetricsLogger) -> list[Callback]:
