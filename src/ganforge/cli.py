@@ -11,7 +11,6 @@ from typing import Any, NoReturn
 import torch
 
 from ganforge import __version__
-from ganforge.checkpoint import find_checkpoint, load_checkpoint
 from ganforge.config import RunConfig
 from ganforge.data import BUILTIN
 from ganforge.errors import UserError
@@ -253,7 +252,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """``ganforge sample``."""
     if args.n <= 0:
         raise UserError(f"--n must be positive, got {args.n}")
-    generator, cfg = load_generator(args.checkpoint or args.run, resolve_device(args.device))
+    generator, cfg, _ = load_generator(args.checkpoint or args.run, resolve_device(args.device))
     noise = torch.randn(args.n, generator.latent_dim, generator=torch.Generator().manual_seed(args.seed))
     labels = None
     if args.label is not None:
@@ -301,9 +300,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(ev.format_table(record))
     if args.json:
         write_atomic(args.json, (json.dumps(record, indent=2) + "\n").encode())
-    if (args.target / "metrics.jsonl").is_file():
-        step = load_checkpoint(find_checkpoint(args.target))["state"]["step"]
-        append_line(args.target / "metrics.jsonl", {"step": step, "eval": record})
+    if "step" in info and (args.target / "metrics.jsonl").is_file():
+        append_line(args.target / "metrics.jsonl", {"step": info["step"], "eval": record})
     return 0
 
 

@@ -170,8 +170,6 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     }[hint]
     if not ok:
         raise UserError(f"{where} must be {hint.__name__}, got {value!r}")
-    if hint is float and not math.isfinite(value):
-        raise UserError(f"{where} must be a finite number, got {value!r}")
     return float(value) if hint is float else value
 
 

@@ -139,11 +139,14 @@ def _label(picture: Image.Image, text: str) -> Image.Image:
     return framed
 
 
-def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig]:
-    """Rebuild a run's generator (its EMA copy when it has one) from a checkpoint alone."""
+def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig, int]:
+    """Rebuild a run's generator (its EMA copy when it has one) from a checkpoint alone.
+
+    Returns the generator, the run's config and the checkpoint's training step.
+    """
     checkpoint = load_checkpoint(find_checkpoint(target))
     cfg = RunConfig.from_dict(checkpoint["config"])
     generator, _ = build_models(cfg.model, cfg.data)
     weights = checkpoint["trainer"]
     generator.load_state_dict(weights.get("G_ema", weights["G"]))
-    return generator.to(device), cfg
+    return generator.to(device), cfg, int(checkpoint["state"]["step"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +66,12 @@ def load_target(
     if target.is_dir() and not (target / "checkpoints").is_dir() and not (target / "config.json").is_file():
         data = load_data(DataConfig(source=str(target), channels=shape[0], image_size=shape[1]))
         return data.images[:n], None, {"target": str(target), "kind": "folder"}
-    generator, cfg = load_generator(target, torch.device("cpu"))
+    generator, cfg, step = load_generator(target, torch.device("cpu"))
     noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
     classes = getattr(generator, "num_classes", None)
     requested = torch.arange(n) % classes if classes else None
-    return generate(generator, noise, requested), requested, {"target": str(target), "preset": cfg.preset}
+    info = {"target": str(target), "preset": cfg.preset, "step": step}
+    return generate(generator, noise, requested), requested, info
 
 
 @dataclass
@@ -86,7 +87,15 @@ class Reference:
 
     def save(self, path: Path) -> None:
         """Write plain tensors and strings (``ganforge eval --against FILE`` reads it back)."""
-        state = {**asdict(self), "stats": self.stats.to_dict(), "format": REFERENCE_FORMAT}
+        state = {
+            "format": REFERENCE_FORMAT,
+            "name": self.name,
+            "sha256": self.sha256,
+            "extractor_sha256": self.extractor_sha256,
+            "features": self.features,
+            "stats": self.stats.to_dict(),
+            "labels": self.labels,
+        }
         with atomic_path(Path(path)) as tmp:
             torch.save(state, tmp)
 

@@ -59,18 +59,17 @@ class DivergenceGuard(Callback):
         self.report = report
         self.restarts = 0
         self.failed_steps: list[int] = []
-        self._bad: torch.Tensor | None = None
+        self._total: torch.Tensor | None = None  # sum of every stat since the last check
         self._start: dict[str, Any] | None = None
 
     def on_train_begin(self, gan: GAN) -> None:
         self._start = _cpu_copy(gan.state_dict())
-        self._bad = None
+        self._total = None
 
     def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        # Accumulated on the device: no sync until the check.
-        for value in stats.values():
-            bad = ~torch.isfinite(value).all()
-            self._bad = bad if self._bad is None else self._bad | bad
+        # A NaN or Inf anywhere makes the running sum non-finite; it stays on the device until the check.
+        total = torch.stack([v.float().sum() for v in stats.values()]).sum()
+        self._total = total if self._total is None else self._total + total
         if gan.state.step % self.every == 0 or gan.budget_reached():
             self.check(gan)
 
@@ -104,9 +103,9 @@ class DivergenceGuard(Callback):
         self._recover(gan)
 
     def _healthy(self, gan: GAN) -> bool:
-        bad = self._bad is not None and bool(self._bad)
-        self._bad = None
-        return not bad and gan.weights_finite()
+        finite = self._total is None or bool(torch.isfinite(self._total))
+        self._total = None
+        return finite and gan.weights_finite()
 
     def _recover(self, gan: GAN) -> None:
         failed = gan.state.step
@@ -170,20 +169,21 @@ class HealthMonitor(Callback):
         self.warned: set[str] = set()
         self.real_spread: float | None = None
         self.peak_diversity = 0.0
-        self._sums: torch.Tensor | None = None
+        self._fooled: torch.Tensor | None = None  # was D fooled once since the last check (device bool)
+        self._steps = 0
 
     def on_train_begin(self, gan: GAN) -> None:
         data = gan.train_data
         if data is not None and len(data) > 1:
             pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:64]
             self.real_spread = spread(data.images[pick])
-        self._sums = None
+        self._fooled, self._steps = None, 0
 
     def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
         if "d_real" in stats and gan.trainer.loss.sigmoid_outputs:
-            pair = torch.stack([stats["d_real"] > 0.99, stats["d_fake"] < 0.01]).all().float()
-            pair = torch.stack([pair, torch.ones_like(pair)])
-            self._sums = pair if self._sums is None else self._sums + pair
+            fooled = (stats["d_real"] <= 0.99) | (stats["d_fake"] >= 0.01)
+            self._fooled = fooled if self._fooled is None else self._fooled | fooled
+            self._steps += 1
         if gan.state.step % self.every == 0:
             self._check_d(gan)
         if self.diversity_every and gan.state.step % self.diversity_every == 0:
@@ -194,18 +194,18 @@ class HealthMonitor(Callback):
             self.check_diversity(gan)
 
     def on_restore(self, gan: GAN) -> None:
-        self.win_since, self._sums = None, None
+        self.win_since, self._fooled, self._steps = None, None, 0
 
     def _check_d(self, gan: GAN) -> None:
-        if self._sums is None:
+        if self._fooled is None:
             return
-        winning, steps = self._sums.tolist()
-        self._sums = None
-        if winning < steps:  # D was fooled at least once in the interval: the episode is over
+        fooled, steps = bool(self._fooled), self._steps
+        self._fooled, self._steps = None, 0
+        if fooled:  # D was fooled at least once in the interval: the episode is over
             self.win_since = None
             self.warned.discard("d_wins")
             return
-        self.win_since = self.win_since if self.win_since is not None else gan.state.step - int(steps)
+        self.win_since = self.win_since if self.win_since is not None else gan.state.step - steps
         if gan.state.step - self.win_since >= self.d_win_steps:
             self._warn(
                 gan,

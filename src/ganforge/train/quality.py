@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ganforge.checkpoint import checkpoint_dir, write_checkpoint
-from ganforge.data.images import ImageData
 from ganforge.fileio import read_jsonl
-from ganforge.metrics.evaluate import evaluate
+from ganforge.metrics.evaluate import Reference, evaluate
 from ganforge.metrics.extractors import Extractor
 from ganforge.train.callbacks import Callback
 from ganforge.train.health import Report, warn_report
@@ -33,7 +32,7 @@ class QualityEvaluator(Callback):
 
     Args:
         every: steps between evaluations.
-        reference: the real images to compare with (e.g. the test split).
+        reference: the real images' features to compare with (e.g. of the test split).
         extractor: the feature extractor (its name is in the metric names).
         n: images generated per evaluation.
         run_dir: where ``quality.png`` and ``checkpoints/best.pt`` go (None: neither is written).
@@ -44,7 +43,7 @@ class QualityEvaluator(Callback):
     def __init__(
         self,
         every: int,
-        reference: ImageData,
+        reference: Reference,
         extractor: Extractor,
         n: int = 2000,
         run_dir: Path | None = None,
@@ -65,8 +64,7 @@ class QualityEvaluator(Callback):
 
     def on_train_begin(self, gan: GAN) -> None:
         # A resumed run keeps competing with the best it had.
-        best = self.run_dir and checkpoint_dir(self.run_dir) / "best.pt"
-        if best and best.is_file() and self.run_dir:
+        if self.run_dir and (checkpoint_dir(self.run_dir) / "best.pt").is_file():
             past = [r["quality"] for r in read_jsonl(self.run_dir / "metrics.jsonl") if "quality" in r]
             scores = [q[self.fd_key] for q in past if self.fd_key in q]
             self.best = min(scores) if scores else None

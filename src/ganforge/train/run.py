@@ -24,7 +24,7 @@ from ganforge.data import ImageData, load_data
 from ganforge.errors import UserError, WriteFailed
 from ganforge.fileio import remove_stale_temps, write_atomic
 from ganforge.gan import GAN, TrainState, check_batch_size, resolve_device
-from ganforge.metrics.evaluate import load_reference
+from ganforge.metrics.evaluate import Reference, build_reference, load_reference
 from ganforge.metrics.extractors import Extractor, default_extractor, get_extractor
 from ganforge.models import build_models
 from ganforge.train.callbacks import (
@@ -146,8 +146,9 @@ class TrainingRun:
             LossPlot(metrics, self.run_dir / "losses.png", every_steps=t.sample_every),
         ]
 
-    def _quality_setup(self) -> tuple[ImageData, Extractor]:
-        # Built before training starts, so a missing extractor or reference fails at once.
+    def _quality_setup(self) -> tuple[Reference, Extractor]:
+        # Built before training starts, so a missing extractor or reference fails at once, and the
+        # reference features are computed (or read from the cache) once, not at every evaluation.
         t, source = self.cfg.train, self.cfg.data.source
         against = t.eval_against or (f"{source}:test" if source in ("mnist", "fashion-mnist") else None)
         if against is None:
@@ -156,8 +157,9 @@ class TrainingRun:
                 "extractors cover mnist and fashion-mnist (28x28 grayscale)"
             )
         d = self.cfg.data
-        reference, name = load_reference(against, (d.channels, d.image_size, d.image_size))
-        return reference, get_extractor(default_extractor(name.split(":")[0]))
+        data, name = load_reference(against, (d.channels, d.image_size, d.image_size))
+        extractor = get_extractor(default_extractor(name.split(":")[0]))
+        return build_reference(data, name, extractor), extractor
 
     def _quality(self, logger: MetricsLogger) -> list[Callback]:
         if self.quality_setup is None:
