@@ -13,6 +13,13 @@ from ganforge.presets import get_preset
 
 torch.set_num_threads(1)
 
+# Fashion-MNIST comes from a Debian package (scripts/test.sh installs it where it can); tests that need
+# the real images say so instead of failing on a machine without it.
+needs_fashion_mnist = pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").is_file(),
+    reason="Fashion-MNIST not installed: apt-get install dataset-fashion-mnist",
+)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _offline_cache(tmp_path_factory: pytest.TempPathFactory):

@@ -2,7 +2,9 @@
 # The original TF2 DCGAN tutorial beside ganforge, on this machine. TensorFlow lives in its own virtual
 # environment (never a ganforge dependency). Usage, from the repository root:
 #   bash benchmarks/tf_reference/run.sh equivalence        # port parity: forward pass + one training step
-#   bash benchmarks/tf_reference/run.sh train OUT [EPOCHS] # the tutorial as written; grids + seconds per epoch
+#   bash benchmarks/tf_reference/run.sh train OUT [EPOCHS] [SAMPLES] # the tutorial as written; grids, seconds
+#                                                          # per epoch (and SAMPLES generated images per epoch)
+#   bash benchmarks/tf_reference/run.sh side-by-side [ARGS] # its train_step against ganforge's, interleaved
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${TF_VENV:-$here/.venv-tf}
@@ -17,6 +19,9 @@ case "${1:-}" in
   train)
     images=$(python3 -c "from ganforge.data.paths import cache_dir; from ganforge.data import load_data, DataConfig; \
 load_data(DataConfig()); print(cache_dir() / 'datasets/mnist/train-images-idx3-ubyte')")
-    "$venv/bin/python" "$here/dcgan_tf2.py" "$images" "${2:?OUT directory}" --epochs "${3:-5}" ;;
-  *) echo "usage: $0 equivalence | train OUT [EPOCHS]" >&2; exit 2 ;;
+    "$venv/bin/python" "$here/dcgan_tf2.py" "$images" "${2:?OUT directory}" --epochs "${3:-5}" \
+      --samples "${4:-0}" ;;
+  side-by-side)
+    shift; python3 "$here/side_by_side.py" --tf-python "$venv/bin/python" "$@" ;;
+  *) echo "usage: $0 equivalence | train OUT [EPOCHS] [SAMPLES] | side-by-side [ARGS]" >&2; exit 2 ;;
 esac

@@ -30,6 +30,8 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--batch-size": ("train.batch_size", int, "images per batch"),
     "--seed": ("train.seed", int, "seed for weights, data order and noise (runs repeat exactly on CPU)"),
     "--device": ("train.device", str, "auto (default), cpu, cuda, cuda:N"),
+    "--precision": ("train.precision", str, "auto (bf16 where native, default), bf16 or fp32"),
+    "--channels-last": ("train.channels_last", bool, "NHWC layout for conv nets (default true)"),
     "--lr-g": ("train.g_optim.lr", float, "generator learning rate"),
     "--lr-d": ("train.d_optim.lr", float, "discriminator learning rate"),
     "--log-every": ("train.log_every", int, "steps between metrics.jsonl lines"),

@@ -82,6 +82,9 @@ class TrainConfig:
     d_optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    # "auto": bf16 autocast where the device multiplies bf16 natively, else fp32 (docs/performance.md).
+    precision: str = "auto"
+    channels_last: bool = True  # NHWC memory layout for convolutional networks
     log_every: int = 20  # steps between metrics.jsonl lines / plain progress lines
     sample_every: int | None = None  # steps between grids; None = after every epoch
     checkpoint_every: int | None = 5  # epochs between checkpoints (None = only at the end)
@@ -174,6 +177,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 
 
 SCHEMES = ("simultaneous", "alternating")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def _get(cfg: RunConfig, dotted: str) -> Any:
@@ -235,6 +239,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"train.restart_lr_factor must be in (0, 1], got {t.restart_lr_factor}")
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:
         raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
+    if t.precision not in PRECISIONS:
+        raise UserError(f"unknown precision '{t.precision}'; choose one of: {', '.join(PRECISIONS)}")
     if t.scheme not in SCHEMES:
         raise UserError(f"unknown scheme '{t.scheme}'; choose one of: {', '.join(SCHEMES)}")
     if t.scheme == "simultaneous" and (t.loss == "wgan-gp" or t.gp_weight or t.r1_gamma):

@@ -8,6 +8,7 @@ from ganforge.config import DataConfig
 from ganforge.data import load_data
 from ganforge.metrics.evaluate import evaluate, load_reference
 from ganforge.metrics.extractors import get_extractor
+from tests.conftest import needs_fashion_mnist
 
 ORDER = ("real", "slightly blurred", "half the classes missing", "a single class", "noise")
 
@@ -45,7 +46,7 @@ def rank(dataset: str, n: int, kid_subsets: int = 100) -> dict[str, dict]:
     }
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+@pytest.mark.parametrize("dataset", ["mnist", pytest.param("fashion-mnist", marks=needs_fashion_mnist)])
 def test_fd_ranks_the_sets_in_order(dataset):
     # KID is not asserted: on Fashion-MNIST it rates noise better than a single class (docs/metrics.md).
     results = rank(dataset, 1000, kid_subsets=5)

@@ -89,7 +89,12 @@ class QualityEvaluator(Callback):
         requested = torch.arange(self.n) % classes if classes else None
         metrics = evaluate(images, self.reference, self.extractor, seed=0, requested=requested)["metrics"]
         self.evaluated_at = gan.state.step
-        record = {"step": gan.state.step, "quality": metrics, "message": self._summary(gan, metrics)}
+        record = {
+            "step": gan.state.step,
+            "wall_time": round(gan.state.elapsed, 3),  # training clock when the samples were drawn
+            "quality": metrics,
+            "message": self._summary(gan, metrics),
+        }
         self.history.append(record)
         self.report(gan, record)
         if self.run_dir:

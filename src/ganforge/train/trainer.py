@@ -13,6 +13,7 @@ from ganforge.config import OptimConfig, TrainConfig
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES, gradient_penalty, r1_penalty
 from ganforge.train.ema import EMA
+from ganforge.train.precision import autocast, has_convolutions, resolve_precision
 
 Stats = dict[str, torch.Tensor]
 
@@ -74,8 +75,10 @@ class Trainer:
         self.gp_weight = (
             cfg.gp_weight if cfg.gp_weight is not None else (10.0 if cfg.loss == "wgan-gp" else 0.0)
         )
-        self.G = generator.to(device)
-        self.D = discriminator.to(device)
+        self.amp_dtype = resolve_precision(cfg.precision, device)
+        self.channels_last = cfg.channels_last and has_convolutions(discriminator)
+        self.G = _placed(generator, device, cfg.channels_last)
+        self.D = _placed(discriminator, device, cfg.channels_last)
         self.opt_g = make_adam(list(self.G.parameters()), cfg.g_optim)
         self.opt_d = make_adam(list(self.D.parameters()), cfg.d_optim)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
@@ -106,11 +109,14 @@ class Trainer:
         """One step on real images in [-1, 1] (and their labels, if conditional), following ``cfg.scheme``."""
         if (labels is None) != (self.num_classes is None):
             raise UserError("a conditional GAN needs labels with every batch, an unconditional one none")
-        if self.cfg.scheme == "simultaneous":
-            return self.simultaneous_step(real, labels)
-        stats = self.d_step(real, labels)
-        if self.d_updates % self.cfg.d_steps == 0:
-            stats |= self.g_step(real.shape[0])
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        with autocast(self.device, self.amp_dtype):
+            if self.cfg.scheme == "simultaneous":
+                return self.simultaneous_step(real, labels)
+            stats = self.d_step(real, labels)
+            if self.d_updates % self.cfg.d_steps == 0:
+                stats |= self.g_step(real.shape[0])
         return stats
 
     def _g(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -228,8 +234,8 @@ class Trainer:
         squash = torch.sigmoid if self.loss.sigmoid_outputs else (lambda x: x)
         return {
             "d_loss": d_loss.detach(),
-            "d_real": squash(real_out.detach()).mean(),
-            "d_fake": squash(fake_out.detach()).mean(),
+            "d_real": squash(real_out.detach().float()).mean(),
+            "d_fake": squash(fake_out.detach().float()).mean(),
         }
 
     def weights_finite(self) -> bool:
@@ -271,6 +277,11 @@ class Trainer:
         self.d_updates = state.get("d_updates", 0)
         if self.ema:
             self.ema.shadow.load_state_dict(state["G_ema"])
+
+
+def _placed(net: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
+    net = net.to(device)
+    return net.to(memory_format=torch.channels_last) if channels_last and has_convolutions(net) else net
 
 
 def _load_weights(module: nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:

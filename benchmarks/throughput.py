@@ -1,0 +1,182 @@
+"""Training throughput of every preset on this machine: images/s, FLOPs, fraction of a matmul peak, memory.
+
+Each preset x precision runs in its own process (so peak resident memory is its own): a few warm-up
+steps, then ``--repeats`` timings of ``--steps`` steps each; images/s is the median. FLOPs per image are
+counted by ``torch.utils.flop_counter`` over one training step (forward and backward of both networks),
+not estimated. The matmul peak is the best of several square products, measured in the same run.
+
+    python benchmarks/throughput.py                      # all presets, auto (bf16 here) and fp32
+    python benchmarks/throughput.py --presets tf-dcgan-mnist --precisions auto fp32 bf16 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ganforge import PRESETS, build_models, get_preset
+from ganforge.data.images import to_unit_range
+from ganforge.gan import resolve_device
+from ganforge.train.trainer import Trainer
+
+
+def matmul_peak(dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """Best GFLOP/s of an n x n matrix product in ``dtype``."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(preset: str, precision: str, steps: int, repeats: int, warmup: int) -> dict:
+    """One preset at one precision, in this process."""
+    cfg = get_preset(preset)
+    cfg.train.precision = precision
+    device = resolve_device(cfg.train.device)
+    torch.manual_seed(0)
+    if cfg.model.conditional:
+        cfg.model.num_classes = 10
+    generator, discriminator = build_models(cfg.model, cfg.data)
+    trainer = Trainer(generator, discriminator, cfg.train, cfg.model.latent_dim, device)
+    batch = cfg.train.batch_size
+    shape = (batch, cfg.data.channels, cfg.data.image_size, cfg.data.image_size)
+    # Random uint8 pictures on the device: the step's cost does not depend on what they show.
+    images = torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
+    labels = torch.randint(0, 10, (batch,), device=device) if cfg.model.conditional else None
+
+    def step() -> dict[str, torch.Tensor]:
+        return trainer.step(to_unit_range(images, device), labels)
+
+    for _ in range(warmup):
+        step()
+    with FlopCounterMode(display=False) as counter:
+        step()
+    flops_per_step = counter.get_total_flops()
+    rates = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            stats = step()
+        float(stats["g_loss" if "g_loss" in stats else "d_loss"])  # one sync, as training does
+        rates.append(batch * steps / (time.perf_counter() - start))
+    images_per_s = statistics.median(rates)
+    return {
+        "preset": preset,
+        "precision": precision,
+        "autocast": str(trainer.amp_dtype).removeprefix("torch.") if trainer.amp_dtype else "fp32",
+        "device": str(device),
+        "batch": batch,
+        "images_per_s": images_per_s,
+        "rates": rates,
+        "gflop_per_image": flops_per_step / batch / 1e9,
+        "gflop_per_s": flops_per_step / batch * images_per_s / 1e9,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def data_cost(batch: int = 256, repeats: int = 3) -> dict:
+    """Seconds for one MNIST epoch of batches (shuffled indexing + [-1, 1] conversion), in memory."""
+    from ganforge.config import DataConfig
+    from ganforge.data import load_data
+
+    data = load_data(DataConfig())
+    best = float("inf")
+    for epoch in range(repeats):
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(epoch))
+        start = time.perf_counter()
+        for b in range(0, len(data), batch):
+            to_unit_range(data.images[order[b : b + batch]], torch.device("cpu"))
+        best = min(best, time.perf_counter() - start)
+    return {"epoch_seconds": best, "batches": -(-len(data) // batch), "images": len(data)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--precisions", nargs="+", default=["auto", "fp32"])
+    parser.add_argument("--steps", type=int, default=3, help="steps per timing")
+    parser.add_argument("--repeats", type=int, default=5, help="timings; the median is reported")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--json", help="also write all results to this file")
+    parser.add_argument("--one", nargs=2, metavar=("PRESET", "PRECISION"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(*args.one, args.steps, args.repeats, args.warmup)))
+        return
+    device = resolve_device("auto")
+    peaks = {
+        name: matmul_peak(dtype, device)
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    }
+    print(
+        f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch "
+        f"{torch.__version__}, device {device}"
+    )
+    print(f"# matmul peak (2048^3): fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s")
+    header = "| preset | precision | batch | images/s | GFLOP/image | GFLOP/s | % of peak | peak RSS MiB |"
+    print(header + "\n" + "|---" * (header.count("|") - 1) + "|")
+    results = []
+    for preset in args.presets:
+        for precision in args.precisions:
+            row = _run_one(preset, precision, args)
+            row["fraction_of_peak"] = row["gflop_per_s"] / peaks[row["autocast"].replace("bfloat16", "bf16")]
+            results.append(row)
+            print(_row(row), flush=True)
+    data = data_cost()
+    step = next((r for r in results if r["preset"] == "tf-dcgan-mnist"), None)
+    if step:
+        train_epoch = data["images"] / step["images_per_s"]
+        print(
+            f"# MNIST epoch of in-memory batches: {data['epoch_seconds']:.3f} s = "
+            f"{100 * data['epoch_seconds'] / train_epoch:.2f}% of a tf-dcgan-mnist training epoch "
+            f"({train_epoch:.0f} s at {step['precision']})"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"peaks_gflop_per_s": peaks, "data": data, "results": results}, f, indent=1)
+
+
+def _row(row: dict) -> str:
+    cells = [
+        row["preset"],
+        f"{row['precision']} ({row['autocast']})",
+        row["batch"],
+        f"{row['images_per_s']:.0f}",
+        f"{row['gflop_per_image']:.3f}",
+        f"{row['gflop_per_s']:.0f}",
+        f"{100 * row['fraction_of_peak']:.0f}%",
+        f"{row['peak_rss_mib']:.0f}",
+    ]
+    return "| " + " | ".join(map(str, cells)) + " |"
+
+
+def _run_one(preset: str, precision: str, args: argparse.Namespace) -> dict:
+    timing = ["--steps", str(args.steps), "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
+    command = [sys.executable, __file__, "--one", preset, precision, *timing]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
