@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ganforge.fileio import read_jsonl
-from ganforge.metrics.evaluate import evaluate, load_reference
+from ganforge.metrics.evaluate import build_reference, evaluate, load_reference
 from ganforge.metrics.extractors import get_extractor
 
 HERE = Path(__file__).resolve().parent
@@ -53,8 +53,8 @@ def run_tf(out: Path, epochs: int) -> list[dict]:
     _save_process_clock(out, time.monotonic() - start, " ".join(command))
     records = [json.loads(line) for line in lines if line.startswith("{")]
     (out / "tf_epochs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    reference, _ = load_reference("mnist:test")
     extractor = get_extractor("mnist-cnn")
+    reference = build_reference(*load_reference("mnist:test"), extractor)  # features once, not per epoch
     points = []
     for record in records:
         images = torch.from_numpy(np.load(out / f"samples_{record['epoch']:04d}.npy")[:, None])

@@ -17,10 +17,8 @@ _LANES = 4  # int16 lanes in one int64
 
 def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     """Zero each element with probability ``p`` (to 1/65536) and scale the rest by 1/(1 - p)."""
-    if not training or p == 0.0 or x.device.type != "cpu":
+    if not training or not 0.0 < p < 1.0 or x.device.type != "cpu":
         return F.dropout(x, p, training)
-    if p >= 1.0:
-        return x * 0.0
     channels_last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
     if not channels_last:
         x = x.contiguous()

@@ -7,9 +7,6 @@ weights, optimiser state and losses in fp32; only matrix products and convolutio
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import torch
 from torch import nn
 
@@ -43,11 +40,9 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-@contextlib.contextmanager
-def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
-    """Autocast to ``dtype`` on ``device``; a no-op for None."""
-    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-        yield
+def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    """Autocast to ``dtype`` on ``device``; disabled for None."""
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 
 def has_convolutions(module: nn.Module) -> bool:
