@@ -125,3 +125,18 @@ def test_conditional_run_samples_a_chosen_label(capsys, tmp_path):
     assert "needs labelled data" in _fails(
         capsys, ["train", str(folder), "--conditional", "true", "--batch-size", "8", "--quiet"]
     )
+
+
+def test_nproc_errors_are_one_line(capsys, monkeypatch):
+    assert main(["train", "mnist", "--nproc", "0"]) == 2
+    assert "--nproc must be at least 1" in capsys.readouterr().err
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "mnist", "--nproc", "2"]) == 2
+    assert "under torchrun leave it out" in capsys.readouterr().err
+
+
+def test_nproc_is_dropped_from_the_command_torchrun_runs():
+    from ganforge.cli import _without_nproc
+
+    argv = ["train", "mnist", "--nproc", "2", "--steps", "5", "--nproc=3", "--out", "r"]
+    assert _without_nproc(argv) == ["train", "mnist", "--steps", "5", "--out", "r"]

@@ -19,6 +19,7 @@ from ganforge.gan import resolve_device
 from ganforge.metrics.extractors import default_extractor, get_extractor
 from ganforge.presets import DEFAULT_PRESET, PRESETS, get_preset
 from ganforge.sampling import animate, generate, load_generator, write_samples
+from ganforge.train import distributed
 from ganforge.train.run import TrainingRun, default_run_dir
 
 BUDGET = ("train.epochs", "train.steps", "train.minutes")
@@ -32,6 +33,7 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--device": ("train.device", str, "auto (default), cpu, cuda, cuda:N"),
     "--precision": ("train.precision", str, "auto (bf16 where native, default), bf16 or fp32"),
     "--channels-last": ("train.channels_last", bool, "NHWC layout for conv nets (default true)"),
+    "--sync-bn": ("train.sync_bn", bool, "several GPU processes: BatchNorm over the global batch"),
     "--lr-g": ("train.g_optim.lr", float, "generator learning rate"),
     "--lr-d": ("train.d_optim.lr", float, "discriminator learning rate"),
     "--log-every": ("train.log_every", int, "steps between metrics.jsonl lines"),
@@ -83,6 +85,8 @@ TRAIN_EXAMPLES = """examples:
   ganforge train mnist --minutes 2 --out runs/demo
   ganforge train ./my_images --preset tf-dcgan-mnist --channels 3 --epochs 20
   ganforge train --resume runs/demo --epochs 10
+  ganforge train mnist --nproc 2 --epochs 5 --out runs/two     (2 processes through torchrun)
+  torchrun --nproc-per-node 4 -m ganforge train ./faces --preset dcgan64 --epochs 20
 """
 
 
@@ -123,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", type=Path, metavar="RUN_DIR", help="continue this run from its last checkpoint"
     )
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument(
+        "--nproc",
+        type=int,
+        help="train as N processes on this machine through torchrun (DDP; docs/distributed.md)",
+    )
     for flag, (_, kind, text) in TRAIN_FLAGS.items():
         train.add_argument(flag, type=_parse_bool if kind is bool else kind, default=None, help=text)
 
@@ -178,6 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-size", type=int, default=64, help="size folders are loaded at for RGB extractors"
     )
 
+    prep = sub.add_parser(
+        "prepare",
+        help="decode a folder of images once into a sharded uint8 store (data larger than memory)",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge prepare ./faces --size 64 --out data/faces64\n"
+        "  ganforge train data/faces64 --preset dcgan64 --epochs 10\n"
+        "  ganforge prepare ./scans --size 128 --channels 1 --shard-size 5000 --out data/scans128\n",
+    )
+    prep.add_argument("folder", type=Path, help="folder of images (searched recursively)")
+    prep.add_argument("--out", type=Path, required=True, help="store directory (re-run to resume)")
+    prep.add_argument("--size", type=int, default=64, help="square image side (default 64)")
+    prep.add_argument("--channels", type=int, default=3, help="3 (RGB, default) or 1 (grayscale)")
+    prep.add_argument("--shard-size", type=int, default=10_000, help="images per shard (default 10000)")
+    prep.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+
     sub.add_parser(
         "presets",
         help="list the named presets",
@@ -189,12 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ganforge`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     commands = {
         "train": cmd_train,
         "sample": cmd_sample,
         "animate": cmd_animate,
         "eval": cmd_eval,
+        "prepare": cmd_prepare,
         "presets": cmd_presets,
     }
     try:
@@ -210,6 +237,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``ganforge train``."""
+    if args.nproc is not None:
+        if distributed.launched():
+            raise UserError("--nproc starts torchrun itself; under torchrun leave it out")
+        if args.nproc < 1:
+            raise UserError(f"--nproc must be at least 1, got {args.nproc}")
+        if args.nproc > 1:
+            status = distributed.torchrun(args.nproc, _without_nproc(args.argv))
+            run_dir = args.resume or args.out or "RUN_DIR"
+            if status == 130:
+                print(f"stopped by Ctrl-C; continue with: ganforge train --resume {run_dir}", file=sys.stderr)
+            elif status:
+                print(
+                    f"ganforge: error: torchrun exited with status {status} (a process failed, see above); "
+                    f"continue from the last checkpoint with: ganforge train --resume {run_dir}",
+                    file=sys.stderr,
+                )
+            return status
     overrides = {field: getattr(args, _dest(flag)) for flag, (field, _, _) in TRAIN_FLAGS.items()}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.resume:
@@ -236,12 +280,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         _apply(cfg, overrides)
         out = args.out or default_run_dir(cfg.preset)
         run = TrainingRun(cfg, out, show_progress=not args.quiet)
-        if not args.quiet:
+        if not args.quiet and run.world.main:
+            processes = f" as {run.world.size} processes" if run.world.size > 1 else ""
             print(
-                f"training {cfg.preset} on {run.data.name} ({len(run.data)} images) into {out}",
+                f"training {cfg.preset} on {run.data.name} ({len(run.data)} images){processes} into {out}",
                 file=sys.stderr,
             )
     state = run.fit()
+    if not run.world.main:
+        return 130 if run.stop_signal == "SIGINT" else 0
     partial = f" + {state.batch_in_epoch} batches" if state.batch_in_epoch else ""
     print(
         f"done: step {state.step} ({state.epoch} epochs{partial}), {state.elapsed:.0f}s trained; "
@@ -307,6 +354,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """``ganforge prepare``."""
+    from ganforge.data.store import prepare
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    manifest = prepare(
+        args.folder,
+        args.out,
+        args.size,
+        args.channels,
+        args.shard_size,
+        args.workers,
+        report=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(
+        f"wrote {args.out}: {manifest['images']} images in {len(manifest['shards'])} shards, "
+        f"{len(manifest['skipped'])} skipped, {manifest['prepared']['files_per_s']:.0f} files/s "
+        f"with {manifest['prepared']['workers']} workers"
+    )
+    return 0
+
+
 def cmd_presets(_args: argparse.Namespace) -> int:
     """``ganforge presets``."""
     width = max(len(name) for name in PRESETS)
@@ -319,6 +389,18 @@ def _data_source(data: str) -> str:
     if data in BUILTIN or Path(data).is_dir():
         return data
     raise UserError(f"DATA '{data}' is neither a dataset ({', '.join(BUILTIN)}) nor an existing folder")
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
 
 
 def _parse_bool(text: str) -> bool:

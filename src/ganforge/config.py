@@ -85,6 +85,7 @@ class TrainConfig:
     # "auto": bf16 autocast where the device multiplies bf16 natively, else fp32 (docs/performance.md).
     precision: str = "auto"
     channels_last: bool = True  # NHWC memory layout for convolutional networks
+    sync_bn: bool = False  # several GPU processes: BatchNorm statistics over the global batch
     log_every: int = 20  # steps between metrics.jsonl lines / plain progress lines
     sample_every: int | None = None  # steps between grids; None = after every epoch
     checkpoint_every: int | None = 5  # epochs between checkpoints (None = only at the end)

@@ -7,7 +7,6 @@ the standard callbacks, so the Python API and ``ganforge train`` run the same co
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +18,10 @@ from torch import nn
 
 from ganforge.config import OptimConfig, TrainConfig
 from ganforge.data.images import ImageData, to_unit_range
+from ganforge.data.order import EpochOrder
 from ganforge.errors import UserError
 from ganforge.sampling import generate
+from ganforge.train import distributed
 from ganforge.train.callbacks import Callback
 from ganforge.train.trainer import Trainer
 
@@ -90,6 +91,7 @@ class GAN:
         if not self.latent_dim:
             raise UserError("give latent_dim=... (the generator has no latent_dim attribute)")
         self.device = resolve_device(device if device != "auto" else config.device)
+        self.world, self.device = distributed.setup(self.device)
         self.trainer = Trainer(generator, discriminator, config, self.latent_dim, self.device)
         self.state = TrainState()
         self.stop_training = False
@@ -98,9 +100,11 @@ class GAN:
         self._budget: _Budget | None = None
         self._active: Sequence[Callback] = ()
         self._restored = False
+        self._last_step = False
         self.train_data: ImageData | None = None  # what the current fit trains on (for callbacks)
         seeded = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(config.grid_size**2, self.latent_dim, generator=seeded)
+        distributed.reseed(config.seed, 0)
 
     @property
     def generator(self) -> nn.Module:
@@ -141,8 +145,9 @@ class GAN:
         check_batch_size(len(data), batch_size)
         if epochs is None and steps is None and minutes is None:
             raise UserError("fit needs a budget: epochs=, steps= or minutes=")
-        self.batches_per_epoch = math.ceil(len(data) / batch_size)
-        self.stop_training = False
+        order = EpochOrder(len(data), batch_size, self.config.seed, distributed.rank(), distributed.size())
+        self.batches_per_epoch = order.batches
+        self.stop_training = self._last_step = False
         budget = _Budget(epochs, steps, minutes, time.monotonic(), self.state.elapsed)
         self.total_steps = budget.total_steps(self.batches_per_epoch)
         self._budget = budget
@@ -150,9 +155,9 @@ class GAN:
         self.train_data = data
         self._callbacks("on_train_begin", callbacks)
         while not self.stop_training and not budget.reached(self.state):
-            self._run_epoch(data, batch_size, budget, callbacks)
+            self._run_epoch(data, order, budget, callbacks)
             # After a restore (divergence recovery) the state is an earlier one: no epoch ended.
-            if not self._restored and self.state.batch_in_epoch == self.batches_per_epoch:
+            if not self._restored and self.state.batch_in_epoch >= self.batches_per_epoch:
                 self.state.epoch += 1
                 self.state.batch_in_epoch = 0
                 self.state.elapsed = budget.elapsed()
@@ -163,30 +168,32 @@ class GAN:
         return self.state
 
     def _run_epoch(
-        self, data: ImageData, batch_size: int, budget: _Budget, callbacks: Sequence[Callback]
+        self, data: ImageData, order: EpochOrder, budget: _Budget, callbacks: Sequence[Callback]
     ) -> None:
-        # The order depends only on (seed, epoch), so a resumed run continues mid-epoch exactly.
-        order = torch.randperm(
-            len(data),
-            generator=torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.state.epoch),
-        )
+        batches = order.batches_of(self.state.epoch)
         for b in range(self.state.batch_in_epoch, self.batches_per_epoch):
-            idx = order[b * batch_size : (b + 1) * batch_size]
+            idx = batches[b]
             labels = None if self.trainer.num_classes is None else data.labels[idx].to(self.device)
             stats = self.trainer.step(to_unit_range(data.images[idx], self.device), labels)
             self.state.step += 1
             self.state.batch_in_epoch = b + 1
             self.state.elapsed = budget.elapsed()
+            # Every process must agree that this step is the last: a minutes budget or a signal may
+            # not be seen by all of them at once, and callbacks act on it (a final check, a save).
+            self._last_step = distributed.any_rank(
+                self.stop_training or budget.reached(self.state), self.device
+            )
             for callback in callbacks:
                 callback.on_step_end(self, stats, len(idx))
                 if self._restored:  # the rest of this step's callbacks would see the old step
                     return
-            if self.stop_training or budget.reached(self.state):
+            if self._last_step or distributed.any_rank(self.stop_training, self.device):
+                self.stop_training = True
                 return
 
     def budget_reached(self) -> bool:
-        """Whether the current ``fit`` has used its budget (the step just done is its last)."""
-        return self._budget is not None and self._budget.reached(self.state)
+        """Whether the step just done is the last of the current ``fit`` (budget used up or stop asked)."""
+        return self._last_step
 
     def restore(self, state: dict[str, Any]) -> None:
         """Go back to an earlier :meth:`state_dict` during ``fit`` (used by divergence recovery).
@@ -246,6 +253,7 @@ class GAN:
         torch.set_rng_state(state["rng"]["torch"])
         if torch.cuda.is_available() and state["rng"].get("cuda"):
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        distributed.reseed(self.config.seed, self.state.step)
 
 
 @dataclass

@@ -96,10 +96,17 @@ def r1_penalty(real_outputs: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(
-    discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+    discriminator: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    alpha: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """WGAN-GP: E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake (Gulrajani et al.)."""
-    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    """WGAN-GP: E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake (Gulrajani et al.).
+
+    ``alpha`` (N, 1, ...) are the interpolation weights; uniform random when not given.
+    """
+    if alpha is None:
+        alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(discriminator(mixed).sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

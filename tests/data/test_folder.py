@@ -60,7 +60,7 @@ def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):
     def no_decoding(*_args):
         raise AssertionError("decoded again instead of using the cache")
 
-    monkeypatch.setattr(folder_mod, "_decode", no_decoding)
+    monkeypatch.setattr(folder_mod, "decode_image", no_decoding)
     second = load_folder(tmp_path / "imgs", 8, 3)
     assert np.array_equal(first.images.numpy(), second.images.numpy())
     # Touching a file changes the key, so the folder is decoded again.

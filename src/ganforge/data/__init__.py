@@ -6,6 +6,7 @@ from ganforge.config import DataConfig
 from ganforge.data.folder import load_folder
 from ganforge.data.images import ImageData, to_uint8, to_unit_range
 from ganforge.data.mnist import SPECS, load_mnist_like
+from ganforge.data.store import is_store, load_store
 from ganforge.data.twemoji import twemoji_folder
 from ganforge.errors import UserError
 
@@ -26,6 +27,8 @@ def load_data(cfg: DataConfig) -> ImageData:
     elif cfg.source == "twemoji":
         data = load_folder(twemoji_folder(), cfg.image_size, cfg.channels)
         data.name = "twemoji"
+    elif is_store(cfg.source):
+        data = load_store(cfg.source, cfg.image_size, cfg.channels)
     else:
         data = load_folder(cfg.source, cfg.image_size, cfg.channels)
     return data.subset(cfg.limit)

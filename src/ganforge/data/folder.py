@@ -44,7 +44,7 @@ def load_folder(folder: str | Path, image_size: int, channels: int) -> ImageData
         raise UserError(f"image folder {folder} does not exist (or is not a folder)")
     if channels not in (1, 3):
         raise UserError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
-    files = _scan(root)
+    files = scan_images(root)
     if not files:
         raise UserError(f"no images ({', '.join(sorted(EXTENSIONS))}) found under {root}")
     key = _cache_key(root, files, image_size, channels)
@@ -59,7 +59,7 @@ def load_folder(folder: str | Path, image_size: int, channels: int) -> ImageData
     return ImageData(from_numpy_nhwc(array), labels, str(root), meta["class_names"], meta["skipped"])
 
 
-def _scan(root: Path) -> list[str]:
+def scan_images(root: Path) -> list[str]:
     found = []
     # followlinks=False: a symlink loop cannot trap the walk.
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -86,10 +86,10 @@ def _decode_into_cache(
     root: Path, files: list[str], size: int, channels: int, array_path: Path, meta_path: Path
 ) -> None:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        decoded = list(pool.map(lambda rel: _decode(root / rel, size, channels), files, chunksize=64))
+        decoded = list(pool.map(lambda rel: decode_image(root / rel, size, channels), files, chunksize=64))
     good = [(rel, img) for rel, img in zip(files, decoded, strict=True) if isinstance(img, np.ndarray)]
     skipped = [
-        _printable(f"{rel}: {err}")[:300]
+        printable(f"{rel}: {err}")[:300]
         for rel, err in zip(files, decoded, strict=True)
         if isinstance(err, str)
     ]
@@ -98,14 +98,14 @@ def _decode_into_cache(
             f"none of the {len(files)} image files under {root} could be read (first: {skipped[0]})"
         )
     array = np.stack([img for _, img in good])
-    labels, class_names = _folder_labels([rel for rel, _ in good])
+    labels, class_names = folder_labels([rel for rel, _ in good])
     with atomic_path(array_path) as tmp, open(tmp, "wb") as f:
         np.save(f, array)
     meta = {"root": str(root), "labels": labels, "class_names": class_names, "skipped": skipped}
     write_atomic(meta_path, json.dumps(meta).encode())
 
 
-def _decode(path: Path, size: int, channels: int) -> np.ndarray | str:
+def decode_image(path: Path, size: int, channels: int) -> np.ndarray | str:
     """One file -> (size, size, channels) uint8, or a short reason it could not be read."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -138,7 +138,7 @@ def _to_mode(img: Image.Image, mode: str) -> Image.Image:
     return img.convert(mode)
 
 
-def _folder_labels(files: list[str]) -> tuple[list[int] | None, list[str] | None]:
+def folder_labels(files: list[str]) -> tuple[list[int] | None, list[str] | None]:
     parts = [Path(rel).parts for rel in files]
     if any(len(p) < 2 for p in parts):
         return None, None
@@ -146,10 +146,10 @@ def _folder_labels(files: list[str]) -> tuple[list[int] | None, list[str] | None
     if len(class_names) < 2:
         return None, None
     index = {name: i for i, name in enumerate(class_names)}
-    return [index[p[0]] for p in parts], [_printable(n) for n in class_names]
+    return [index[p[0]] for p in parts], [printable(n) for n in class_names]
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     # Non-UTF-8 file names arrive as surrogate escapes: show their bytes instead of failing to print.
     # Control characters (a newline in a file name) are escaped so that one entry stays one line.
     text = os.fsencode(text).decode("utf-8", "backslashreplace")

@@ -18,6 +18,7 @@ import torch
 from ganforge.checkpoint import save_checkpoint
 from ganforge.fileio import append_line, read_jsonl, write_atomic
 from ganforge.sampling import make_grid, save_png
+from ganforge.train import distributed
 from ganforge.train.plots import plot_losses
 from ganforge.train.progress import Progress
 
@@ -107,13 +108,17 @@ class MetricsLogger(Callback):
             return
         seconds = max(time.monotonic() - self._start, 1e-9)
         steps = max(self._counts.values())
+        # Several processes: every one takes part in the averaging, rank 0 (the one with a path) writes.
+        means = distributed.mean_over_ranks({k: v / self._counts[k] for k, v in self._sums.items()})
         record = {
             "step": gan.state.step,
             "epoch": gan.state.epoch + (1 if gan.state.batch_in_epoch else 0),
-            **{k: float(v) / self._counts[k] for k, v in self._sums.items()},
-            "images_per_sec": self._images / seconds,
+            **{k: float(v) for k, v in means.items()},
+            "images_per_sec": distributed.sum_over_ranks(self._images, gan.device) / seconds,
             "wall_time": round(gan.state.elapsed, 3),
         }
+        if distributed.size() > 1:
+            record["processes"] = distributed.size()
         self.records.append(record)
         if self.path:
             append_line(self.path, record)
@@ -197,9 +202,12 @@ class Checkpointer(Callback):
         """Write a checkpoint of the current state now (never a diverged one: then None)."""
         if not gan.weights_finite():
             return None
-        path = save_checkpoint(
-            self.run_dir, gan.state.step, {"config": self.config, **gan.state_dict()}, self.keep
-        )
+        path = None
+        if distributed.rank() == 0:
+            state = {"config": self.config, **gan.state_dict()}
+            path = save_checkpoint(self.run_dir, gan.state.step, state, self.keep)
+        # The others wait, so a checkpoint is complete on disk when any process moves on.
+        distributed.barrier()
         self.saved_at = gan.state.step
         return path
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ganforge.errors import UserError
+from ganforge.train import distributed
 from ganforge.train.callbacks import Callback
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ class DivergenceGuard(Callback):
     def _healthy(self, gan: GAN) -> bool:
         finite = self._total is None or bool(torch.isfinite(self._total))
         self._total = None
-        return finite and gan.weights_finite()
+        weights = gan.weights_finite()  # agreed between processes: every one must call it
+        return weights and not distributed.any_rank(not finite, gan.device)
 
     def _recover(self, gan: GAN) -> None:
         failed = gan.state.step

@@ -27,6 +27,7 @@ from ganforge.gan import GAN, TrainState, check_batch_size, resolve_device
 from ganforge.metrics.evaluate import Reference, build_reference, load_reference
 from ganforge.metrics.extractors import Extractor, default_extractor, get_extractor
 from ganforge.models import build_models
+from ganforge.train import distributed
 from ganforge.train.callbacks import (
     Callback,
     Checkpointer,
@@ -63,36 +64,63 @@ class TrainingRun:
         self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True
     ) -> None:
         self.run_dir = Path(run_dir)
+        # Under torchrun the process group comes first: every later step has to agree across processes.
+        self.world, _ = distributed.setup(resolve_device(cfg.train.device))
         self.lock = RunLock(self.run_dir)
-        self.progress = Progress(None, enabled=show_progress)
-        if resume and not self.run_dir.is_dir():
-            raise UserError(f"nothing to resume: {self.run_dir} does not exist")
+        self.progress = Progress(None, enabled=show_progress and self.world.main)
+        self.stop_signal: str | None = None
         created = not self.run_dir.exists()
-        self.lock.acquire()  # before anything in the directory is read or written
         try:
-            self._prepare(cfg, resume)
+            if self.world.main:
+                cfg, checkpoint = self._prepare_main(cfg, resume)
+            else:
+                failed = distributed.broadcast_text(None)
+                if failed is not None:
+                    raise UserError(f"stopped: rank 0 could not start ({failed})")
+                cfg, checkpoint = self._resume_point(cfg) if resume else (cfg, None)
+                self._load(cfg, checkpoint)
+            self._build(checkpoint, resume)
         except BaseException:
-            self.lock.release()
-            if created:  # a mistake in the input leaves no empty run directory behind
-                (self.run_dir / ".lock").unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    self.run_dir.rmdir()  # only if nothing else was written
+            if self.world.main:
+                self._abandon(created)
             raise
 
-    def _prepare(self, cfg: RunConfig, resume: bool) -> None:
-        checkpoint = None
+    def _prepare_main(self, cfg: RunConfig, resume: bool) -> tuple[RunConfig, dict | None]:
+        try:
+            if resume and not self.run_dir.is_dir():
+                raise UserError(f"nothing to resume: {self.run_dir} does not exist")
+            self.lock.acquire()  # before anything in the directory is read or written
+            cfg, checkpoint = self._checked_start(cfg, resume)
+            self._load(cfg, checkpoint)
+        except BaseException as exc:
+            # The other processes wait for this outcome: tell them, or they would wait until the timeout.
+            distributed.broadcast_text(" ".join(str(exc).splitlines()) or type(exc).__name__)
+            raise
+        distributed.broadcast_text(None)  # the others may read the directory now
+        return cfg, checkpoint
+
+    def _abandon(self, created: bool) -> None:
+        self.lock.release()
+        if created:  # a mistake in the input leaves no empty run directory behind
+            (self.run_dir / ".lock").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.run_dir.rmdir()  # only if nothing else was written
+
+    def _checked_start(self, cfg: RunConfig, resume: bool) -> tuple[RunConfig, dict | None]:
         if resume:
             remove_stale_temps(self.run_dir)  # half-written files of a killed process
-            cfg, checkpoint = self._resume_point(cfg)
-        elif list_checkpoints(self.run_dir):
+            return self._resume_point(cfg)
+        if list_checkpoints(self.run_dir):
             raise UserError(
                 f"{self.run_dir} already holds a run; continue it with --resume {self.run_dir} "
                 "or pick another --out"
             )
+        return cfg, None
+
+    def _load(self, cfg: RunConfig, checkpoint: dict | None) -> None:
+        """Validate the config and load the data (rank 0 first, so a folder is decoded only once)."""
         self.cfg = validate(cfg)
         t = self.cfg.train
-        resolve_device(t.device)  # a bad device fails before the data is loaded
-        torch.manual_seed(t.seed)  # weights initialise identically for a given seed
         self.data = load_data(self.cfg.data)
         check_batch_size(len(self.data), t.batch_size)
         if self.cfg.model.conditional and checkpoint is None:
@@ -102,18 +130,23 @@ class TrainingRun:
                     "(a folder needs one sub-folder per class)"
                 )
             self.cfg.model.num_classes = len(self.data.class_names)
-        self.quality_setup = self._quality_setup() if t.eval_every else None
+        self.quality_setup = self._quality_setup() if t.eval_every and self.world.main else None
+
+    def _build(self, checkpoint: dict | None, resume: bool) -> None:
+        """Networks and optimisers (every process: wrapping them for DDP is collective), then the state."""
+        t = self.cfg.train
+        torch.manual_seed(t.seed)  # weights initialise identically for a given seed
         generator, discriminator = build_models(self.cfg.model, self.cfg.data)
         self.gan = GAN(generator, discriminator, config=t, latent_dim=self.cfg.model.latent_dim)
-        self.stop_signal: str | None = None
         if checkpoint is not None:
             self.gan.load_state_dict(checkpoint)
-            # Lines logged after the checkpoint describe work that is about to be redone.
-            truncate_metrics(self.run_dir / "metrics.jsonl", self.gan.state.step)
+            if self.world.main:
+                # Lines logged after the checkpoint describe work that is about to be redone.
+                truncate_metrics(self.run_dir / "metrics.jsonl", self.gan.state.step)
             self.progress.message(
                 f"resumed {self.run_dir} at epoch {self.gan.state.epoch} step {self.gan.state.step}"
             )
-        else:
+        elif self.world.main:
             self._start_dir(self.data)
             if resume:
                 self.progress.message(f"resumed {self.run_dir} at epoch 0 step 0 (it had no checkpoint yet)")
@@ -127,24 +160,28 @@ class TrainingRun:
         """The standard callbacks of a run directory (the divergence guard first: it may rewind)."""
         t = self.cfg.train
         metrics = self.run_dir / "metrics.jsonl"
-        logger = MetricsLogger(metrics, t.log_every, self.progress)
-        return [
+        main = self.world.main
+        # Every process averages the logged statistics and agrees on checkpoints and recoveries; only
+        # rank 0 writes files and draws pictures.
+        logger = MetricsLogger(metrics if main else None, t.log_every, self.progress if main else None)
+        everywhere: list[Callback] = [
             DivergenceGuard(
                 t.log_every, t.max_restarts, t.restart_lr_factor, self._last_good, report=logger.event
             ),
             logger,
+        ]
+        rank0: list[Callback] = [
             HealthMonitor(t.log_every, t.d_win_steps, t.min_diversity, t.sample_every, report=logger.event),
             ImageGrid(self.run_dir / "samples", every_steps=t.sample_every),
-            Checkpointer(
-                self.run_dir,
-                self.cfg.to_dict(),
-                t.checkpoint_every,
-                t.checkpoint_every_steps,
-                t.keep_checkpoints,
-            ),
+        ]
+        checkpointer = Checkpointer(
+            self.run_dir, self.cfg.to_dict(), t.checkpoint_every, t.checkpoint_every_steps, t.keep_checkpoints
+        )
+        plots = [
             *self._quality(logger),
             LossPlot(metrics, self.run_dir / "losses.png", every_steps=t.sample_every),
         ]
+        return everywhere + (rank0 if main else []) + [checkpointer] + (plots if main else [])
 
     def _quality_setup(self) -> tuple[Reference, Extractor]:
         # Built before training starts, so a missing extractor or reference fails at once, and the
@@ -180,7 +217,8 @@ class TrainingRun:
     def fit(self) -> TrainState:
         """Train until the budget (epochs, steps or minutes) is used up or a stop signal arrives."""
         t = self.cfg.train
-        self.lock.acquire()
+        if self.world.main:
+            self.lock.acquire()
         try:
             with self._signals():
                 state = self.gan.fit(
@@ -196,8 +234,17 @@ class TrainingRun:
                 f"{exc}. Training stopped at step {self.state.step}; free space, then continue with: "
                 f"ganforge train --resume {self.run_dir}"
             ) from None
+        except (torch.distributed.DistError, RuntimeError) as exc:
+            if not _lost_peer(exc):
+                raise
+            raise UserError(
+                f"rank {self.world.rank} lost the other processes at step {self.state.step} "
+                f"({_first_line(exc)}); the run continues from its last checkpoint with: "
+                f"ganforge train --resume {self.run_dir}"
+            ) from None
         finally:
             self.lock.release()
+            distributed.teardown()
         if self.stop_signal:
             self.progress.message(
                 f"stopped by {self.stop_signal} at step {state.step}; checkpoint saved. "
@@ -253,6 +300,21 @@ class TrainingRun:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+
+
+def _lost_peer(exc: BaseException) -> bool:
+    """A collective failed because another process died or stopped answering (gloo / NCCL wording)."""
+    if isinstance(exc, torch.distributed.DistError):
+        return True
+    text = str(exc)
+    return distributed.size() > 1 and any(
+        m in text for m in ("gloo", "NCCL", "Connection closed", "timed out")
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _check_same_run(configured: RunConfig, checkpointed: RunConfig) -> None:

@@ -12,6 +12,7 @@ from torch import nn
 from ganforge.config import OptimConfig, TrainConfig
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES, gradient_penalty, r1_penalty
+from ganforge.train import distributed
 from ganforge.train.ema import EMA
 from ganforge.train.precision import autocast, has_convolutions, resolve_precision
 
@@ -79,13 +80,17 @@ class Trainer:
         self.channels_last = cfg.channels_last and has_convolutions(discriminator)
         self.G = _placed(generator, device, cfg.channels_last)
         self.D = _placed(discriminator, device, cfg.channels_last)
+        # The DDP-wrapped networks carry the forward passes whose gradients are all-reduced; G and D stay
+        # the bare modules (state dicts without "module.", sampling without collectives on rank 0 alone).
+        self.g_ddp = distributed.wrap(self.G, device, cfg.sync_bn)
+        self.d_ddp = distributed.wrap(self.D, device, cfg.sync_bn)
         self.opt_g = make_adam(list(self.G.parameters()), cfg.g_optim)
         self.opt_d = make_adam(list(self.D.parameters()), cfg.d_optim)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
         self.latent_dim = latent_dim
         self.device = device
         self.noise = torch.Generator(device=device)
-        self.noise.manual_seed(cfg.seed)
+        self.noise.manual_seed(_noise_seed(cfg.seed, distributed.rank()))
         self.d_updates = 0
         # Conditional networks take a label batch as their second argument.
         self.num_classes: int | None = getattr(generator, "num_classes", None)
@@ -119,11 +124,13 @@ class Trainer:
                 stats |= self.g_step(real.shape[0])
         return stats
 
-    def _g(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self.G(z) if labels is None else self.G(z, labels)
+    def _g(self, z: torch.Tensor, labels: torch.Tensor | None, net: nn.Module | None = None) -> torch.Tensor:
+        net = self.G if net is None else net
+        return net(z) if labels is None else net(z, labels)
 
-    def _d(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self.D(x) if labels is None else self.D(x, labels)
+    def _d(self, x: torch.Tensor, labels: torch.Tensor | None, net: nn.Module | None = None) -> torch.Tensor:
+        net = self.d_ddp if net is None else net
+        return net(x) if labels is None else net(x, labels)
 
     # ----- the two halves -------------------------------------------------------------------------
 
@@ -163,7 +170,8 @@ class Trainer:
         self.G.train()
         self.D.train()
         labels = self.sample_labels(n)
-        fake_out = self._d(self._g(self.sample_noise(n), labels), labels)
+        # D's gradients are not wanted here: the bare D keeps its DDP wrapper out of this backward.
+        fake_out = self._d(self._g(self.sample_noise(n), labels, self.g_ddp), labels, self.D)
         g_loss = self.loss.g(fake_out, self._targets(n, "real"))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward(inputs=list(self.G.parameters()))
@@ -178,17 +186,17 @@ class Trainer:
         self.D.train()
         n = real.shape[0]
         fake_labels = self.sample_labels(n)
-        fake = self._g(self.sample_noise(n), fake_labels)
+        fake = self._g(self.sample_noise(n), fake_labels, self.g_ddp)
         real_out, fake_out = self._d(real, labels), self._d(fake, fake_labels)
         real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
         d_loss = self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
         g_loss = self.loss.g(fake_out, real_t)
-        g_params, d_params = list(self.G.parameters()), list(self.D.parameters())
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
-        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-        d_grads = torch.autograd.grad(d_loss, d_params)
-        for p, grad in zip(g_params + d_params, g_grads + d_grads, strict=True):
-            p.grad = grad
+        # backward(inputs=...) rather than autograd.grad: DDP all-reduces only in backward.
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=list(self.G.parameters()), retain_graph=True)
+        d_loss.backward(inputs=list(self.D.parameters()))
         self.opt_g.step()
         self.opt_d.step()
         self.d_updates += 1
@@ -247,7 +255,9 @@ class Trainer:
             for t in (*m.parameters(), *m.buffers())
             if t.is_floating_point() and t.numel()
         ]
-        return bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
+        finite = bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
+        # Every process must take the same branch (recover or go on), or the next collective hangs.
+        return not distributed.any_rank(not finite, self.device)
 
     def state_dict(self) -> dict:
         """Everything the trainer owns that a resume needs."""
@@ -273,10 +283,19 @@ class Trainer:
         _load_weights(self.D, state["D"], "discriminator")
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.noise.set_state(state["noise_rng"])
         self.d_updates = state.get("d_updates", 0)
+        self.noise.set_state(state["noise_rng"])
+        if distributed.rank():
+            # The checkpoint holds rank 0's noise stream; the others continue on streams of their own,
+            # whatever the number of processes that saved it.
+            self.noise.manual_seed(_noise_seed(self.cfg.seed, distributed.rank()) + self.d_updates)
         if self.ema:
             self.ema.shadow.load_state_dict(state["G_ema"])
+
+
+def _noise_seed(seed: int, rank: int) -> int:
+    """Each process draws its own noise; rank 0's stream is the single-process one."""
+    return seed + 1_000_003 * rank
 
 
 def _placed(net: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
