@@ -107,6 +107,31 @@ def test_a_killed_rank_ends_the_job(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr[-2000:]  # the checkpoints survived the crash
 
 
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = [*TRAIN, "--steps", "100000", "--log-every", "2", "--checkpoint-every-steps", "100000", "--quiet"]
+    job = subprocess.Popen(
+        [sys.executable, "-m", "ganforge", *args, "--out", str(run), "--nproc", "2"],
+        env=base_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        _wait_for(
+            lambda: (run / "metrics.jsonl").is_file() and (run / "metrics.jsonl").stat().st_size, job, 120
+        )
+        os.killpg(job.pid, signal.SIGINT)  # what Ctrl-C sends: every process of the group
+        _, err = job.communicate(timeout=90)
+    finally:
+        job.kill()
+    assert job.returncode == 130, err[-2000:]
+    assert f"stopped by Ctrl-C; continue with: ganforge train --resume {run}" in err
+    step = _records(run)[-1]["step"]
+    assert [p.name for p in (run / "checkpoints").iterdir()] == [f"step_{step:09d}.pt"]
+
+
 def test_two_nodes_rendezvous_on_localhost_and_stop_together_on_a_minutes_budget(tmp_path: Path) -> None:
     run = tmp_path / "run"
     rdzv = ["--nnodes=2", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{free_port()}", "--rdzv-id=gf"]
@@ -135,7 +160,7 @@ def _wait_for(condition, job: subprocess.Popen, seconds: float) -> None:
         if job.poll() is not None:
             pytest.fail(f"the job ended early: {job.communicate()[1][-2000:]}")
         if time.monotonic() > deadline:
-            pytest.fail("the job did not reach its first checkpoint in time")
+            pytest.fail("the job did not get going in time")
         time.sleep(0.2)
 
 
