@@ -73,6 +73,9 @@ def test_other_settings_or_a_foreign_folder_are_refused(folder, tmp_path):
     with pytest.raises(UserError, match="not a ganforge store"):
         prepare(folder, tmp_path / "other", image_size=8, report=lambda _: None)
     assert (tmp_path / "other" / "keep.txt").read_text() == "user data"
+    (tmp_path / "a-file").write_text("user data")
+    with pytest.raises(UserError, match="is a file"):
+        prepare(folder, tmp_path / "a-file", image_size=8, report=lambda _: None)
     with pytest.raises(UserError, match="--size 28 --channels 3"):
         load_store(tmp_path / "st", 28, 3)
 

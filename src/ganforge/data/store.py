@@ -105,6 +105,8 @@ def _check_plan(out: Path, plan: dict) -> None:
                 f"{plan[changed]!r}); use another --out or delete it"
             )
         return
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give --out a new or empty folder")
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not a ganforge store in progress; use another --out")
     (out / "shards").mkdir(parents=True, exist_ok=True)
