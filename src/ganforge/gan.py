@@ -154,7 +154,7 @@ class GAN:
         self._active = callbacks
         self.train_data = data
         self._callbacks("on_train_begin", callbacks)
-        while not self.stop_training and not budget.reached(self.state):
+        while not self._stop_agreed(budget):
             self._run_epoch(data, order, budget, callbacks)
             # After a restore (divergence recovery) the state is an earlier one: no epoch ended.
             if not self._restored and self.state.batch_in_epoch >= self.batches_per_epoch:
@@ -178,18 +178,20 @@ class GAN:
             self.state.step += 1
             self.state.batch_in_epoch = b + 1
             self.state.elapsed = budget.elapsed()
-            # Every process must agree that this step is the last: a minutes budget or a signal may
-            # not be seen by all of them at once, and callbacks act on it (a final check, a save).
-            self._last_step = distributed.any_rank(
-                self.stop_training or budget.reached(self.state), self.device
-            )
+            # Callbacks act on the last step (a final check, a save): they must hear of it before.
+            self._last_step = self._stop_agreed(budget)
             for callback in callbacks:
                 callback.on_step_end(self, stats, len(idx))
                 if self._restored:  # the rest of this step's callbacks would see the old step
                     return
-            if self._last_step or distributed.any_rank(self.stop_training, self.device):
+            if self._last_step or self._stop_agreed(budget):  # a callback may have asked to stop
                 self.stop_training = True
                 return
+
+    def _stop_agreed(self, budget: _Budget) -> bool:
+        """Stop now? Agreed between processes: a minutes budget or a signal may not be seen by all of
+        them at once, and one that carried on alone would wait in its next collective until the timeout."""
+        return distributed.any_rank(self.stop_training or budget.reached(self.state), self.device)
 
     def budget_reached(self) -> bool:
         """Whether the step just done is the last of the current ``fit`` (budget used up or stop asked)."""

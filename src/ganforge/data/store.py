@@ -20,7 +20,7 @@ import json
 import mmap
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -214,6 +214,7 @@ class ShardedImages:
             raise UserError("the store holds no images; prepare it again from a folder with images")
         self._maps = [_ShardMap(p) for p in paths]
         self._ends = np.cumsum(counts)
+        self._starts = self._ends - np.asarray(counts)
         h, w, c = self._maps[0].array.shape[1:]
         self.shape = torch.Size((int(self._ends[-1]), c, h, w))
         self.dtype = torch.uint8
@@ -238,21 +239,16 @@ class ShardedImages:
         if len(idx) and (idx.min() < 0 or idx.max() >= len(self)):
             raise IndexError(f"image index out of range for a store of {len(self)} images")
         shard = np.searchsorted(self._ends, idx, side="right")
-        starts = np.concatenate([[0], self._ends[:-1]])
         out = np.empty((len(idx), self.shape[2], self.shape[3], self.shape[1]), dtype=np.uint8)
         for s in np.unique(shard):
             where = np.nonzero(shard == s)[0]
-            out[where] = self._maps[s].array[idx[where] - starts[s]]
+            out[where] = self._maps[s].array[idx[where] - self._starts[s]]
         self._gathers += 1
         if self._gathers % self.release_every == 0:
             for m in self._maps:
                 m.release()
         images = torch.from_numpy(out).permute(0, 3, 1, 2)  # (N, C, H, W) view of NHWC bytes
         return images[0] if isinstance(index, int) else images
-
-    def numpy(self) -> Iterator[np.ndarray]:
-        """The shards' NHWC arrays in order (read-only maps)."""
-        return (m.array for m in self._maps)
 
 
 class _ShardMap:
