@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -26,11 +27,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganforge import PRESETS, build_models, get_preset
 from ganforge.data.images import to_unit_range
 from ganforge.gan import resolve_device
+from ganforge.train.precision import native_bf16
 from ganforge.train.trainer import Trainer
 
 
-def matmul_peak(dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 10) -> float:
-    """Best GFLOP/s of an n x n matrix product in ``dtype``."""
+def matmul_peak(dtype: torch.dtype, device: torch.device, repeats: int = 10) -> float:
+    """Best GFLOP/s of an n x n matrix product in ``dtype`` (n = 2048 on a CPU, 8192 on a GPU)."""
+    n = 8192 if device.type == "cuda" else 2048
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     best = float("inf")
@@ -53,25 +56,29 @@ def measure(preset: str, precision: str, steps: int, repeats: int, warmup: int) 
     cfg = get_preset(preset)
     cfg.train.precision = precision
     device = resolve_device(cfg.train.device)
-    torch.manual_seed(0)
     if cfg.model.conditional:
         cfg.model.num_classes = 10
-    generator, discriminator = build_models(cfg.model, cfg.data)
-    trainer = Trainer(generator, discriminator, cfg.train, cfg.model.latent_dim, device)
     batch = cfg.train.batch_size
     shape = (batch, cfg.data.channels, cfg.data.image_size, cfg.data.image_size)
     # Random uint8 pictures on the device: the step's cost does not depend on what they show.
     images = torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (batch,), device=device) if cfg.model.conditional else None
 
-    def step() -> dict[str, torch.Tensor]:
-        return trainer.step(to_unit_range(images, device), labels)
+    def make_step(graphs: bool) -> tuple[Trainer, Callable[[], dict[str, torch.Tensor]]]:
+        cfg.train.cuda_graphs = graphs
+        torch.manual_seed(0)
+        trainer = Trainer(*build_models(cfg.model, cfg.data), cfg.train, cfg.model.latent_dim, device)
+        return trainer, lambda: trainer.step(to_unit_range(images, device), labels)
 
+    # FLOPs are counted on an eager step: the counter cannot look inside a CUDA graph's replay.
+    _, eager_step = make_step(False)
+    eager_step()
+    with FlopCounterMode(display=False) as counter:
+        eager_step()
+    flops_per_step = counter.get_total_flops()
+    trainer, step = make_step(True)
     for _ in range(warmup):
         step()
-    with FlopCounterMode(display=False) as counter:
-        step()
-    flops_per_step = counter.get_total_flops()
     rates = []
     for _ in range(repeats):
         _sync(device)
@@ -86,12 +93,14 @@ def measure(preset: str, precision: str, steps: int, repeats: int, warmup: int) 
         "precision": precision,
         "autocast": str(trainer.amp_dtype).removeprefix("torch.") if trainer.amp_dtype else "fp32",
         "device": str(device),
+        "cuda_graphs": trainer.graphs is not None,
         "batch": batch,
         "images_per_s": images_per_s,
         "rates": rates,
         "gflop_per_image": flops_per_step / batch / 1e9,
         "gflop_per_s": flops_per_step / batch * images_per_s / 1e9,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_gpu_mib": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
     }
 
 
@@ -125,22 +134,28 @@ def main() -> None:
         print(json.dumps(measure(*args.one, args.steps, args.repeats, args.warmup)))
         return
     device = resolve_device("auto")
-    peaks = {
-        name: matmul_peak(dtype, device)
-        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
-    }
+    # Emulated bf16 (a CPU without AVX512-BF16/AMX) takes minutes for the product and is no peak.
+    peaks = {"fp32": matmul_peak(torch.float32, device)}
+    peaks["bf16"] = matmul_peak(torch.bfloat16, device) if native_bf16(device) else None
     print(
         f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch "
         f"{torch.__version__}, device {device}"
     )
-    print(f"# matmul peak (2048^3): fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s")
-    header = "| preset | precision | batch | images/s | GFLOP/image | GFLOP/s | % of peak | peak RSS MiB |"
+    bf16 = f"{peaks['bf16']:.0f} GFLOP/s" if peaks["bf16"] else "not native here"
+    print(f"# matmul peak: fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {bf16}")
+    header = (
+        "| preset | precision | batch | images/s | GFLOP/image | GFLOP/s | % of peak | peak RSS MiB "
+        "| peak GPU MiB |"
+    )
     print(header + "\n" + "|---" * (header.count("|") - 1) + "|")
     results = []
     for preset in args.presets:
         for precision in args.precisions:
             row = _run_one(preset, precision, args)
-            row["fraction_of_peak"] = row["gflop_per_s"] / peaks[row["autocast"].replace("bfloat16", "bf16")]
+            if row is None:
+                continue
+            peak = peaks[row["autocast"].replace("bfloat16", "bf16")]
+            row["fraction_of_peak"] = row["gflop_per_s"] / peak if peak else None
             results.append(row)
             print(_row(row), flush=True)
     data = data_cost()
@@ -160,22 +175,27 @@ def main() -> None:
 def _row(row: dict) -> str:
     cells = [
         row["preset"],
-        f"{row['precision']} ({row['autocast']})",
+        f"{row['precision']} ({row['autocast']}{', CUDA graphs' if row['cuda_graphs'] else ''})",
         row["batch"],
         f"{row['images_per_s']:.0f}",
         f"{row['gflop_per_image']:.3f}",
         f"{row['gflop_per_s']:.0f}",
-        f"{100 * row['fraction_of_peak']:.0f}%",
+        "-" if row["fraction_of_peak"] is None else f"{100 * row['fraction_of_peak']:.0f}%",
         f"{row['peak_rss_mib']:.0f}",
+        "-" if row["peak_gpu_mib"] is None else f"{row['peak_gpu_mib']:.0f}",
     ]
     return "| " + " | ".join(map(str, cells)) + " |"
 
 
-def _run_one(preset: str, precision: str, args: argparse.Namespace) -> dict:
+def _run_one(preset: str, precision: str, args: argparse.Namespace) -> dict | None:
+    """One preset x precision in a process of its own (None, with its error printed, if it failed)."""
     timing = ["--steps", str(args.steps), "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
     command = [sys.executable, __file__, "--one", preset, precision, *timing]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        print(f"# {preset} {precision} FAILED:\n{done.stderr[-3000:]}", flush=True)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

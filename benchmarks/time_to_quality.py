@@ -35,8 +35,9 @@ MNIST_EPOCH = 235  # steps of batch 256 in 60000 images
 FD_KEY = "FD-mnist-cnn"
 
 
-def run_ganforge(out: Path, epochs: int, precision: str, seed: int) -> list[dict]:
-    command = ["ganforge", "train", "mnist", "--preset", "tf-dcgan-mnist", "--epochs", str(epochs)]
+def run_ganforge(out: Path, epochs: int, precision: str, seed: int, device: str = "auto") -> list[dict]:
+    command = [sys.executable, "-m", "ganforge", "train", "mnist", "--preset", "tf-dcgan-mnist"]
+    command += ["--epochs", str(epochs), "--device", device]
     command += ["--eval-every", str(MNIST_EPOCH), "--eval-n", str(N_SAMPLES), "--precision", precision]
     command += ["--seed", str(seed), "--out", str(out), "--quiet"]
     start = time.monotonic()
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="ganforge side only")
     parser.add_argument("--fd", nargs="+", type=float, default=[200.0, 100.0, 50.0], help="FD targets")
     args = parser.parse_args()
     if args.what == "report":
@@ -99,7 +101,7 @@ def main() -> None:
         return
     out = args.out[0]
     if args.what == "ganforge":
-        points = run_ganforge(out, args.epochs, args.precision, args.seed)
+        points = run_ganforge(out, args.epochs, args.precision, args.seed, args.device)
     else:
         points = run_tf(out, args.epochs)
     (out / "time_to_quality.json").write_text(json.dumps(points, indent=1))

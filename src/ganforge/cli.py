@@ -34,6 +34,7 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--precision": ("train.precision", str, "auto (bf16 where native, default), bf16 or fp32"),
     "--channels-last": ("train.channels_last", bool, "NHWC layout for conv nets (default true)"),
     "--sync-bn": ("train.sync_bn", bool, "several GPU processes: BatchNorm over the global batch"),
+    "--cuda-graphs": ("train.cuda_graphs", bool, "one GPU: replay steps as CUDA graphs (default true)"),
     "--lr-g": ("train.g_optim.lr", float, "generator learning rate"),
     "--lr-d": ("train.d_optim.lr", float, "discriminator learning rate"),
     "--log-every": ("train.log_every", int, "steps between metrics.jsonl lines"),

@@ -86,6 +86,7 @@ class TrainConfig:
     precision: str = "auto"
     channels_last: bool = True  # NHWC memory layout for convolutional networks
     sync_bn: bool = False  # several GPU processes: BatchNorm statistics over the global batch
+    cuda_graphs: bool = True  # one GPU: replay each update as a captured CUDA graph
     log_every: int = 20  # steps between metrics.jsonl lines / plain progress lines
     sample_every: int | None = None  # steps between grids; None = after every epoch
     checkpoint_every: int | None = 5  # epochs between checkpoints (None = only at the end)

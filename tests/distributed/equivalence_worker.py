@@ -11,11 +11,9 @@ import sys
 
 import torch
 
-from ganforge import losses
 from ganforge.config import TrainConfig
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.train import distributed
-from ganforge.train import trainer as trainer_module
 from ganforge.train.trainer import Trainer
 
 BATCH, LATENT, SHAPE = 8, 6, (1, 6, 6)
@@ -48,11 +46,10 @@ def train_case(overrides: dict) -> dict[str, torch.Tensor]:
     trainer.sample_noise = noise  # type: ignore[method-assign]
     alphas = iter([torch.rand(BATCH, 1, 1, 1, generator=data) for _ in range(20)])
 
-    def penalty(disc, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        alpha = next(alphas)[world.rank * local : (world.rank + 1) * local]
-        return losses.gradient_penalty(disc, real, fake, alpha)
+    def alpha(real: torch.Tensor) -> torch.Tensor:
+        return next(alphas)[world.rank * local : (world.rank + 1) * local]
 
-    trainer_module.gradient_penalty = penalty
+    trainer._alpha = alpha  # type: ignore[method-assign]
     for _ in range(3):
         real = torch.rand(BATCH, *SHAPE, generator=data) * 2 - 1
         trainer.step(real[world.rank * local : (world.rank + 1) * local])

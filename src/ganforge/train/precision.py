@@ -40,9 +40,12 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
-    """Autocast to ``dtype`` on ``device``; disabled for None."""
-    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+def autocast(device: torch.device, dtype: torch.dtype | None, cache: bool = True) -> torch.autocast:
+    """Autocast to ``dtype`` on ``device``; disabled for None. ``cache=False`` re-casts weights at every
+    use (needed while capturing CUDA graphs, where a cached cast would be missing from the graph)."""
+    return torch.autocast(
+        device.type, dtype=dtype or torch.float32, enabled=dtype is not None, cache_enabled=cache
+    )
 
 
 def has_convolutions(module: nn.Module) -> bool:

@@ -14,9 +14,12 @@ from ganforge.errors import UserError
 from ganforge.losses import LOSSES, gradient_penalty, r1_penalty
 from ganforge.train import distributed
 from ganforge.train.ema import EMA
+from ganforge.train.graphs import Outputs, StepGraphs, UpdateFn
 from ganforge.train.precision import autocast, has_convolutions, resolve_precision
 
 Stats = dict[str, torch.Tensor]
+Tensor = torch.Tensor
+MaybeTensor = torch.Tensor | None
 
 
 class KerasAdam(torch.optim.Adam):
@@ -31,20 +34,33 @@ class KerasAdam(torch.optim.Adam):
         super().__init__(params, **kwargs)
         for group in self.param_groups:
             group["keras_eps"] = group["eps"]
+        # The step count, kept on the host: fused Adam keeps its own on the GPU, and reading that every
+        # step would make the host wait for the GPU.
+        self._steps: int | None = None
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        if self._steps is None:
+            state = self.state.get(self.param_groups[0]["params"][0], {})
+            self._steps = int(state.get("step", 0))
+        self._steps += 1
         for group in self.param_groups:
-            state = self.state.get(group["params"][0], {})
-            t = int(state.get("step", 0)) + 1
-            group["eps"] = group["keras_eps"] / math.sqrt(1 - group["betas"][1] ** t)
+            group["eps"] = group["keras_eps"] / math.sqrt(1 - group["betas"][1] ** self._steps)
         return super().step(closure)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self._steps = None
 
-def make_adam(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Adam:
-    """Adam with the config's learning rate, betas and epsilon (Keras' epsilon placement if asked)."""
+
+def make_adam(params: list[nn.Parameter], cfg: OptimConfig, fused: bool = False) -> torch.optim.Adam:
+    """Adam with the config's learning rate, betas and epsilon (Keras' epsilon placement if asked).
+
+    ``fused`` (CUDA): one kernel per step instead of a dozen, which matters when the host issuing kernels
+    is what limits a small model.
+    """
     kind = KerasAdam if cfg.keras_epsilon else torch.optim.Adam
-    return kind(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+    return kind(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, fused=fused or None)
 
 
 class Trainer:
@@ -52,6 +68,7 @@ class Trainer:
 
     ``step(real)`` applies the configured scheme. Losses come back as detached tensors on the device;
     reading them forces a host-device sync, so callers accumulate them and read them only now and then.
+    On one GPU each update runs as a replayed CUDA graph (``cfg.cuda_graphs``, see ``train/graphs.py``).
     """
 
     def __init__(
@@ -84,9 +101,14 @@ class Trainer:
         # the bare modules (state dicts without "module.", sampling without collectives on rank 0 alone).
         self.g_ddp = distributed.wrap(self.G, device, cfg.sync_bn)
         self.d_ddp = distributed.wrap(self.D, device, cfg.sync_bn)
-        self.opt_g = make_adam(list(self.G.parameters()), cfg.g_optim)
-        self.opt_d = make_adam(list(self.D.parameters()), cfg.d_optim)
+        fused = device.type == "cuda"
+        self.opt_g = make_adam(list(self.G.parameters()), cfg.g_optim, fused)
+        self.opt_d = make_adam(list(self.D.parameters()), cfg.d_optim, fused)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        # DDP's gradient hooks fire in backward, outside anything a graph could replay: graphs are for
+        # one process on one GPU.
+        use_graphs = cfg.cuda_graphs and device.type == "cuda" and not distributed.active()
+        self.graphs = StepGraphs([self.G, self.D]) if use_graphs else None
         self.latent_dim = latent_dim
         self.device = device
         self.noise = torch.Generator(device=device)
@@ -116,7 +138,8 @@ class Trainer:
             raise UserError("a conditional GAN needs labels with every batch, an unconditional one none")
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
-        with autocast(self.device, self.amp_dtype):
+        # Autocast's cast cache would let a graph capture reuse casts made during its warm-up.
+        with autocast(self.device, self.amp_dtype, cache=self.graphs is None):
             if self.cfg.scheme == "simultaneous":
                 return self.simultaneous_step(real, labels)
             stats = self.d_step(real, labels)
@@ -132,7 +155,9 @@ class Trainer:
         net = self.d_ddp if net is None else net
         return net(x) if labels is None else net(x, labels)
 
-    # ----- the two halves -------------------------------------------------------------------------
+    # ----- the updates -----------------------------------------------------------------------------
+    # Each update draws its random numbers here, then runs a pure function of tensors (``_*_update``)
+    # that returns losses, outputs and gradients: the part a CUDA graph captures. The optimiser steps after.
 
     def d_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
         """Update D on ``real`` and as many fresh fakes (half of each with ``d_half_batch``)."""
@@ -141,44 +166,31 @@ class Trainer:
         if self.cfg.d_half_batch:
             real = real[: max(real.shape[0] // 2, 1)]
             labels = None if labels is None else labels[: real.shape[0]]
-        fake_labels = self.sample_labels(real.shape[0])
-        with torch.no_grad():
-            fake = self._g(self.sample_noise(real.shape[0]), fake_labels)
-        real_t, fake_t = self._targets(real.shape[0], "real"), self._targets(real.shape[0], "fake")
+        n = real.shape[0]
+        fakes = {"fake_labels": self.sample_labels(n), "z": self.sample_noise(n)}
+        real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
         self.d_updates += 1
+        lazy_r1 = self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
         if self.cfg.d_separate_batches:
             # Two optimiser steps, as Keras' train_on_batch(real) then train_on_batch(fake).
-            real_out, d_real = self._d_update(lambda: self._d_real_loss(real, labels, real_t))
-            fake_out, d_fake = self._d_update(lambda: self._d_fake_loss(fake, fake_labels, fake_t))
-            return self._d_stats(real_out, fake_out, d_real + d_fake)
-
-        def joint() -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
-            real_out, real_loss = self._d_real_loss(real, labels, real_t)
-            fake_out, fake_loss = self._d_fake_loss(fake, fake_labels, fake_t)
-            loss = real_loss + fake_loss
-            if self.gp_weight:
-                # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP).
-                penalty = gradient_penalty(lambda x: self._d(x, labels), real, fake)
-                loss = loss + self.gp_weight * penalty
-            return (real_out, fake_out), loss
-
-        (real_out, fake_out), d_loss = self._d_update(joint)
-        return self._d_stats(real_out, fake_out, d_loss)
+            name = "d_real_r1" if lazy_r1 else "d_real"
+            real_out = self._update(name, self._d_real_update, real=real, labels=labels, real_t=real_t)
+            fake_out = self._update("d_fake", self._d_fake_update, **fakes, fake_t=fake_t)
+            d_loss = real_out["d_loss"] + fake_out["d_loss"]
+            return self._d_stats(real_out["real_out"], fake_out["fake_out"], d_loss)
+        alpha = self._alpha(real) if self.gp_weight else None
+        inputs = {"real": real, "labels": labels, **fakes, "real_t": real_t, "fake_t": fake_t, "alpha": alpha}
+        out = self._update("d_r1" if lazy_r1 else "d", self._d_joint_update, **inputs)
+        return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"])
 
     def g_step(self, n: int) -> Stats:
         """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone."""
         self.G.train()
         self.D.train()
         labels = self.sample_labels(n)
-        # D's gradients are not wanted here: the bare D keeps its DDP wrapper out of this backward.
-        fake_out = self._d(self._g(self.sample_noise(n), labels, self.g_ddp), labels, self.D)
-        g_loss = self.loss.g(fake_out, self._targets(n, "real"))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(self.G.parameters()))
-        self.opt_g.step()
-        if self.ema:
-            self.ema.update(self.G)
-        return {"g_loss": g_loss.detach()}
+        z = self.sample_noise(n)
+        out = self._update("g", self._g_update, z=z, labels=labels, real_t=self._targets(n, "real"))
+        return {"g_loss": out["g_loss"]}
 
     def simultaneous_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
         """The TF2 tutorial's step: one forward pass, both gradients from it, both optimisers step."""
@@ -186,23 +198,94 @@ class Trainer:
         self.D.train()
         n = real.shape[0]
         fake_labels = self.sample_labels(n)
-        fake = self._g(self.sample_noise(n), fake_labels, self.g_ddp)
-        real_out, fake_out = self._d(real, labels), self._d(fake, fake_labels)
+        inputs = {"real": real, "labels": labels, "z": self.sample_noise(n), "fake_labels": fake_labels}
         real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
+        out = self._update("simultaneous", self._simultaneous_update, **inputs, real_t=real_t, fake_t=fake_t)
+        self.d_updates += 1
+        return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"]) | {"g_loss": out["g_loss"]}
+
+    def _update(self, name: str, fn: UpdateFn, **inputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Run ``fn`` (through its CUDA graph when graphs are on), then step the optimisers it has gradients
+        for: D's first, as the tutorials do."""
+        out, grads = self.graphs.run(name, fn, inputs) if self.graphs else fn(**inputs)
+        for key, net, opt in (("d", self.D, self.opt_d), ("g", self.G, self.opt_g)):
+            if key in grads:
+                for param, grad in zip(net.parameters(), grads[key], strict=True):
+                    param.grad = grad
+                opt.step()
+        if "g" in grads and self.ema:
+            self.ema.update(self.G)
+        return out
+
+    def _simultaneous_update(
+        self,
+        real: Tensor,
+        labels: MaybeTensor,
+        z: Tensor,
+        fake_labels: MaybeTensor,
+        real_t: Tensor,
+        fake_t: Tensor,
+    ) -> Outputs:
+        fake = self._g(z, fake_labels, self.g_ddp)
+        real_out, fake_out = self._d(real, labels), self._d(fake, fake_labels)
         d_loss = self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
         g_loss = self.loss.g(fake_out, real_t)
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
-        # backward(inputs=...) rather than autograd.grad: DDP all-reduces only in backward.
-        self.opt_g.zero_grad(set_to_none=True)
-        self.opt_d.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(self.G.parameters()), retain_graph=True)
-        d_loss.backward(inputs=list(self.D.parameters()))
-        self.opt_g.step()
-        self.opt_d.step()
-        self.d_updates += 1
-        if self.ema:
-            self.ema.update(self.G)
-        return self._d_stats(real_out, fake_out, d_loss) | {"g_loss": g_loss.detach()}
+        grads = {"g": self._grads(g_loss, self.G, retain=True), "d": self._grads(d_loss, self.D)}
+        out = {"real_out": real_out, "fake_out": fake_out, "d_loss": d_loss, "g_loss": g_loss}
+        return _detached(out), grads
+
+    def _d_joint_update(
+        self,
+        real: Tensor,
+        labels: MaybeTensor,
+        z: Tensor,
+        fake_labels: MaybeTensor,
+        real_t: Tensor,
+        fake_t: Tensor,
+        alpha: MaybeTensor,
+    ) -> Outputs:
+        with torch.no_grad():
+            fake = self._g(z, fake_labels)
+        real_out, real_loss = self._d_real_loss(real, labels, real_t)
+        fake_out, fake_loss = self._d_fake_loss(fake, fake_labels, fake_t)
+        loss = real_loss + fake_loss
+        if self.gp_weight:
+            # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP).
+            penalty = gradient_penalty(lambda x: self._d(x, labels), real, fake, alpha)
+            loss = loss + self.gp_weight * penalty
+        out = {"real_out": real_out, "fake_out": fake_out, "d_loss": loss}
+        return _detached(out), {"d": self._grads(loss, self.D)}
+
+    def _d_real_update(self, real: Tensor, labels: MaybeTensor, real_t: Tensor) -> Outputs:
+        real_out, loss = self._d_real_loss(real, labels, real_t)
+        return _detached({"real_out": real_out, "d_loss": loss}), {"d": self._grads(loss, self.D)}
+
+    def _d_fake_update(self, z: Tensor, fake_labels: MaybeTensor, fake_t: Tensor) -> Outputs:
+        with torch.no_grad():
+            fake = self._g(z, fake_labels)
+        fake_out, loss = self._d_fake_loss(fake, fake_labels, fake_t)
+        return _detached({"fake_out": fake_out, "d_loss": loss}), {"d": self._grads(loss, self.D)}
+
+    def _g_update(self, z: Tensor, labels: MaybeTensor, real_t: Tensor) -> Outputs:
+        # D's gradients are not wanted here: the bare D keeps its DDP wrapper out of this backward.
+        fake_out = self._d(self._g(z, labels, self.g_ddp), labels, self.D)
+        g_loss = self.loss.g(fake_out, real_t)
+        return {"g_loss": g_loss.detach()}, {"g": self._grads(g_loss, self.G)}
+
+    def _grads(self, loss: torch.Tensor, net: nn.Module, retain: bool = False) -> list[torch.Tensor | None]:
+        """d loss / d (net's weights). Under DDP through ``backward``, the only path its hooks all-reduce;
+        otherwise as outputs, so a captured graph owns its gradient buffers."""
+        params = list(net.parameters())
+        if not distributed.active():
+            grads = torch.autograd.grad(loss, params, retain_graph=retain, allow_unused=True)
+            # Laid out as the weights (``.grad`` would be): fused Adam refuses a contiguous gradient for a
+            # channels-last convolution weight.
+            return [_like(g, p) for g, p in zip(grads, params, strict=True)]
+        for param in params:
+            param.grad = None
+        loss.backward(inputs=params, retain_graph=retain)
+        return [param.grad for param in params]
 
     # ----- helpers ---------------------------------------------------------------------------------
 
@@ -212,6 +295,11 @@ class Trainer:
             return torch.full((1, 1), low, device=self.device)
         u = torch.rand(n, 1, generator=self.noise, device=self.device)
         return low + (high - low) * u
+
+    def _alpha(self, real: torch.Tensor) -> torch.Tensor:
+        """WGAN-GP interpolation weights, drawn outside the captured update from the trainer's stream."""
+        shape = (real.shape[0], *([1] * (real.ndim - 1)))
+        return torch.rand(shape, generator=self.noise, device=real.device)
 
     def _d_real_loss(
         self, real: torch.Tensor, labels: torch.Tensor | None, real_t: torch.Tensor
@@ -231,19 +319,12 @@ class Trainer:
         fake_out = self._d(fake, labels)
         return fake_out, self.loss.d_fake(fake_out, fake_t)
 
-    def _d_update(self, compute: Callable[[], tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
-        outputs, loss = compute()
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward(inputs=list(self.D.parameters()))
-        self.opt_d.step()
-        return outputs, loss.detach()
-
     def _d_stats(self, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
         squash = torch.sigmoid if self.loss.sigmoid_outputs else (lambda x: x)
         return {
-            "d_loss": d_loss.detach(),
-            "d_real": squash(real_out.detach().float()).mean(),
-            "d_fake": squash(fake_out.detach().float()).mean(),
+            "d_loss": d_loss,
+            "d_real": squash(real_out.float()).mean(),
+            "d_fake": squash(fake_out.float()).mean(),
         }
 
     def weights_finite(self) -> bool:
@@ -291,6 +372,16 @@ class Trainer:
             self.noise.manual_seed(_noise_seed(self.cfg.seed, distributed.rank()) + self.d_updates)
         if self.ema:
             self.ema.shadow.load_state_dict(state["G_ema"])
+
+
+def _like(grad: torch.Tensor | None, param: torch.Tensor) -> torch.Tensor | None:
+    if grad is None or grad.stride() == param.stride():
+        return grad
+    return torch.empty_like(param).copy_(grad)
+
+
+def _detached(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach() for k, v in tensors.items()}
 
 
 def _noise_seed(seed: int, rank: int) -> int:
