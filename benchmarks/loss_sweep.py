@@ -1,6 +1,6 @@
 """Every loss x scheme, and each regulariser, for a few hundred MNIST steps: does anything go NaN?
 
-    python benchmarks/loss_sweep.py [--steps 300]
+    python benchmarks/loss_sweep.py [--steps 300] [--device cuda]
 
 Uses the keras-gan-mlp networks (fast on a CPU). Prints one row per setting: final D/G loss (mean over
 the last 50 steps), mean D(x) and D(G(z)) (sigmoid for BCE-family losses, raw for the others),
@@ -32,7 +32,7 @@ SETTINGS = [
 ]
 
 
-def run(setting: dict, steps: int, data) -> dict:
+def run(setting: dict, steps: int, data, device: str = "cpu") -> dict:
     cfg = get_preset("keras-gan-mlp")
     cfg.train.d_separate_batches = cfg.train.d_half_batch = False
     cfg.train.batch_size = 64
@@ -42,7 +42,7 @@ def run(setting: dict, steps: int, data) -> dict:
             setattr(cfg.train, key, value)
     torch.manual_seed(0)
     g, d = build_models(cfg.model, cfg.data)
-    gan = GAN(g, d, config=cfg.train, latent_dim=cfg.model.latent_dim, device="cpu")
+    gan = GAN(g, d, config=cfg.train, latent_dim=cfg.model.latent_dim, device=device)
     logger = MetricsLogger(None, every=50)
     start = time.perf_counter()
     gan.fit(data, steps=steps, callbacks=[logger])
@@ -56,12 +56,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     data = load_data(get_preset("keras-gan-mlp").data)
     print(f"| setting | D loss | G loss | D(x) | D(G(z)) | finite | s ({args.steps} steps) |")
     print("|---|---|---|---|---|---|---|")
     for setting in SETTINGS:
-        r = run(setting, args.steps, data)
+        r = run(setting, args.steps, data, args.device)
         name = ", ".join(f"{k}={v}" for k, v in setting.items())
         print(
             f"| {name} | {r['d_loss']:.3f} | {r['g_loss']:.3f} | {r['d_real']:.2f} | {r['d_fake']:.2f} "

@@ -12,6 +12,8 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q tensorflow-cpu numpy "torch==2.13.0" pillow
 fi
+# Keras 2 for the Keras-GAN comparison (venvs made before it was needed get it here).
+"$venv/bin/python" -c "import tf_keras" 2>/dev/null || "$venv/bin/pip" install -q tf-keras
 export TF_CPP_MIN_LOG_LEVEL=2
 case "${1:-}" in
   equivalence)

@@ -1,4 +1,8 @@
-"""ganforge's tf-dcgan-mnist step against the TF2 tutorial's own train_step, interleaved, same machine.
+"""ganforge's training step against the original's, interleaved, on the same machine.
+
+``--preset tf-dcgan-mnist`` (default): the TF2 tutorial's own train_step (tf_worker.py).
+``--preset keras-gan-mlp``: the Keras-GAN MLP GAN's train_on_batch iteration in Keras 2
+(keras_gan_worker.py, needs ``tf-keras`` in the venv, which run.sh installs).
 
 TensorFlow runs in its own virtual environment as a worker process (tf_worker.py) that waits, idle, while
 ganforge runs here, and the other way round: rounds alternate TF, ganforge, TF, ... so drifts in the
@@ -6,6 +10,7 @@ machine's speed hit both. Same model, batch 256, 28x28x1 images, random data (th
 depend on what the pictures show). Run through run.sh, which makes the venv:
 
     bash benchmarks/tf_reference/run.sh side-by-side [--rounds 8] [--steps 5] [--precisions auto fp32]
+    bash benchmarks/tf_reference/run.sh side-by-side --preset keras-gan-mlp --steps 50
 """
 
 from __future__ import annotations
@@ -25,14 +30,19 @@ from ganforge.data.images import to_unit_range
 from ganforge.train.trainer import Trainer
 
 HERE = Path(__file__).resolve().parent
+WORKERS = {"tf-dcgan-mnist": "tf_worker.py", "keras-gan-mlp": "keras_gan_worker.py"}
+ORIGINALS = {
+    "tf-dcgan-mnist": "TF2 tutorial train_step (tf.function)",
+    "keras-gan-mlp": "Keras-GAN MLP iteration (Keras 2 train_on_batch)",
+}
 
 
 class TFWorker:
-    """The tutorial's train step in the TensorFlow venv, driven over a pipe."""
+    """The original's training step in the TensorFlow venv, driven over a pipe."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, worker: str) -> None:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        command = [python, str(HERE / "tf_worker.py")]
+        command = [python, str(HERE / worker)]
         pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
         self.proc = subprocess.Popen(command, cwd=HERE, env=env, text=True, **pipes)
         if self.proc.stdout.readline().strip() != "ready":
@@ -48,12 +58,14 @@ class TFWorker:
         self.proc.wait()
 
 
-def ganforge_step(precision: str):
-    """The tf-dcgan-mnist preset's training step at ``precision``, on random uint8 images."""
-    cfg = get_preset("tf-dcgan-mnist")
+def ganforge_step(preset: str, precision: str):
+    """A preset's training step at ``precision``, on random uint8 images."""
+    cfg = get_preset(preset)
     cfg.train.precision = precision
     torch.manual_seed(0)
-    trainer = Trainer(*build_models(cfg.model, cfg.data), cfg.train, 100, torch.device("cpu"))
+    trainer = Trainer(
+        *build_models(cfg.model, cfg.data), cfg.train, cfg.model.latent_dim, torch.device("cpu")
+    )
     images = torch.randint(0, 256, (cfg.train.batch_size, 1, 28, 28), dtype=torch.uint8)
 
     def run(steps: int) -> float:
@@ -70,14 +82,16 @@ def ganforge_step(precision: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--tf-python", required=True, help="python of the TensorFlow venv")
+    parser.add_argument("--preset", choices=list(WORKERS), default="tf-dcgan-mnist")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--precisions", nargs="+", default=["auto", "fp32"])
     args = parser.parse_args()
-    tf = TFWorker(args.tf_python)
-    ours = {p: ganforge_step(p) for p in args.precisions}
+    tf = TFWorker(args.tf_python, WORKERS[args.preset])
+    ours = {p: ganforge_step(args.preset, p) for p in args.precisions}
     rates: dict[str, list[float]] = {"tf": [], **{p: [] for p in args.precisions}}
-    batch = 256 * args.steps
+    batch_size = get_preset(args.preset).train.batch_size
+    batch = batch_size * args.steps
     for _ in range(args.rounds):
         rates["tf"].append(batch / tf.seconds(args.steps))
         for precision, run in ours.items():
@@ -85,10 +99,13 @@ def main() -> None:
     tf.close()
     median = {name: statistics.median(r) for name, r in rates.items()}
     threads = torch.get_num_threads()
-    print(f"# {args.rounds} interleaved rounds of {args.steps} steps, batch 256, {threads} torch threads")
+    print(
+        f"# {args.preset}: {args.rounds} interleaved rounds of {args.steps} steps, batch {batch_size}, "
+        f"{threads} torch threads"
+    )
     print("| implementation | images/s (median) | rounds (min-max) | ratio to TF |\n|---|---|---|---|")
     for name, r in rates.items():
-        label = "TF2 tutorial train_step (tf.function)" if name == "tf" else f"ganforge --precision {name}"
+        label = ORIGINALS[args.preset] if name == "tf" else f"ganforge --precision {name}"
         ratio = median[name] / median["tf"]
         print(f"| {label} | {median[name]:.0f} | {min(r):.0f}-{max(r):.0f} | {ratio:.2f} |")
     sys.stdout.flush()
