@@ -165,7 +165,12 @@ def main() -> None:
         print(
             f"# MNIST epoch of in-memory batches: {data['epoch_seconds']:.3f} s = "
             f"{100 * data['epoch_seconds'] / train_epoch:.2f}% of a tf-dcgan-mnist training epoch "
-            f"({train_epoch:.0f} s at {step['precision']})"
+            f"({train_epoch:.2f} s at {step['precision']})"
+            + (
+                "; host time, which overlaps the GPU's work (benchmarks/epoch_time.py)"
+                if device.type == "cuda"
+                else ""
+            )
         )
     if args.json:
         with open(args.json, "w") as f:

@@ -22,7 +22,7 @@ from torch import nn
 from ganforge.errors import UserError
 
 Inputs = dict[str, torch.Tensor | None]
-Outputs = tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor]]]
+Outputs = tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor | None]]]
 UpdateFn = Callable[..., Outputs]
 
 
