@@ -88,7 +88,3 @@ class StepGraphs:
                     "train without graphs: --cuda-graphs false (TrainConfig(cuda_graphs=False))"
                 ) from error
         return self._captured[key].replay(inputs)
-
-    def clear(self) -> None:
-        """Forget every captured graph (after the networks' tensors were replaced, not just refilled)."""
-        self._captured.clear()
