@@ -141,3 +141,24 @@ def test_keras_adam_matches_the_keras_update_rule():
         param.grad = torch.tensor([1e-5])
         kind([param], lr=lr, betas=(b1, b2), eps=eps).step()
     assert not torch.allclose(ours.detach(), theirs.detach(), rtol=0, atol=1e-9)
+
+
+def test_keras_adam_continues_its_epsilon_schedule_after_a_state_reload():
+    # The step count behind Keras' epsilon lives on the host; a reloaded optimiser must pick it up from the
+    # saved state, not start again at step 1 (which would change every later update).
+    grads = [torch.tensor([0.3, -0.01, 1e-5]) * t for t in range(1, 7)]
+    eps = 1e-4  # large enough that the schedule moves the small-gradient weight measurably
+
+    def train(reload_after: int | None) -> torch.Tensor:
+        w = torch.nn.Parameter(torch.tensor([1.0, -1.0, 1e-4]))
+        opt = KerasAdam([w], lr=1e-3, betas=(0.9, 0.999), eps=eps)
+        for i, grad in enumerate(grads):
+            if i == reload_after:
+                state = copy.deepcopy(opt.state_dict())
+                opt = KerasAdam([w], lr=1e-3, betas=(0.9, 0.999), eps=eps)
+                opt.load_state_dict(state)
+            w.grad = grad.clone()
+            opt.step()
+        return w.detach()
+
+    torch.testing.assert_close(train(3), train(None), rtol=0, atol=0)
