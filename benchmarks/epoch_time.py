@@ -17,6 +17,7 @@ import statistics
 import time
 
 import torch
+from throughput import sync
 
 from ganforge import GAN, build_models, get_preset
 from ganforge.data import load_data
@@ -31,19 +32,14 @@ class EpochClock(Callback):
         self._start = 0.0
 
     def on_train_begin(self, gan: GAN) -> None:
-        self._sync(gan)
+        sync(gan.device)
         self._start = time.perf_counter()
 
     def on_epoch_end(self, gan: GAN) -> None:
-        self._sync(gan)
+        sync(gan.device)
         now = time.perf_counter()
         self.seconds.append(now - self._start)
         self._start = now
-
-    @staticmethod
-    def _sync(gan: GAN) -> None:
-        if gan.device.type == "cuda":
-            torch.cuda.synchronize(gan.device)
 
 
 def main() -> None:

@@ -11,48 +11,25 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import torch
+from throughput import preset_step, sync
 from torch.profiler import ProfilerActivity, profile
 
-from ganforge import build_models, get_preset
-from ganforge.data.images import to_unit_range
-from ganforge.gan import resolve_device
-from ganforge.train.trainer import Trainer
+from ganforge import get_preset
 
 
-def build(
-    preset: str, precision: str, device_name: str, graphs: bool = True
-) -> tuple[Trainer, torch.Tensor, torch.device]:
-    """A preset's trainer on ``device`` and one batch of random uint8 pictures there."""
-    cfg = get_preset(preset)
-    cfg.train.precision = precision
-    cfg.train.cuda_graphs = graphs
-    device = resolve_device(device_name)
-    if cfg.model.conditional:
-        raise SystemExit("profile_step.py profiles unconditional presets")
-    torch.manual_seed(0)
-    generator, discriminator = build_models(cfg.model, cfg.data)
-    trainer = Trainer(generator, discriminator, cfg.train, cfg.model.latent_dim, device)
-    shape = (cfg.train.batch_size, cfg.data.channels, cfg.data.image_size, cfg.data.image_size)
-    return trainer, torch.randint(0, 256, shape, dtype=torch.uint8, device=device), device
-
-
-def timed(trainer: Trainer, images: torch.Tensor, device: torch.device, steps: int) -> tuple[float, float]:
+def timed(step: Callable[[], object], device: torch.device, steps: int) -> tuple[float, float]:
     """(wall seconds per step with one sync at the end, host seconds per step before that sync)."""
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        trainer.step(to_unit_range(images, device))
+        step()
     issued = time.perf_counter()
-    _sync(device)
+    sync(device)
     done = time.perf_counter()
     return (done - start) / steps, (issued - start) / steps
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -64,10 +41,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=15)
     parser.add_argument("--cuda-graphs", default="true", choices=["true", "false"])
     args = parser.parse_args()
-    trainer, images, device = build(args.preset, args.precision, args.device, args.cuda_graphs == "true")
-    timed(trainer, images, device, 5)  # warm-up: allocator, cuDNN algorithm choice
-    wall, host = timed(trainer, images, device, args.steps)
-    batch = images.shape[0]
+    graphs = args.cuda_graphs == "true"
+    trainer, step, device = preset_step(args.preset, args.precision, graphs, args.device)
+    timed(step, device, 5)  # warm-up: allocator, cuDNN algorithm choice, graph capture
+    wall, host = timed(step, device, args.steps)
+    batch = get_preset(args.preset).train.batch_size
     print(
         f"# {args.preset} on {device} ({trainer.amp_dtype or 'fp32'}, CUDA graphs "
         f"{trainer.graphs is not None}), batch {batch}: "
@@ -76,7 +54,7 @@ def main() -> None:
     )
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
-        timed(trainer, images, device, args.steps)
+        timed(step, device, args.steps)
     # Wall time close to host time means the host issuing kernels is the limit; wall well above it, the
     # device. (Summing the table's device column double-counts annotated ranges such as Optimizer.step.)
     events = prof.key_averages()

@@ -38,24 +38,28 @@ def matmul_peak(dtype: torch.dtype, device: torch.device, repeats: int = 10) -> 
     b = torch.randn(n, n, device=device, dtype=dtype)
     best = float("inf")
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         a @ b
-        _sync(device)
+        sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best / 1e9
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device (a no-op on CPU): timings must cover the work, not just its launch."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def measure(preset: str, precision: str, steps: int, repeats: int, warmup: int) -> dict:
-    """One preset at one precision, in this process."""
+def preset_step(
+    preset: str, precision: str, graphs: bool = True, device_name: str | None = None
+) -> tuple[Trainer, Callable[[], dict[str, torch.Tensor]], torch.device]:
+    """A preset's trainer and one training step on a fixed random batch held on the device."""
     cfg = get_preset(preset)
     cfg.train.precision = precision
-    device = resolve_device(cfg.train.device)
+    cfg.train.cuda_graphs = graphs
+    device = resolve_device(device_name or cfg.train.device)
     if cfg.model.conditional:
         cfg.model.num_classes = 10
     batch = cfg.train.batch_size
@@ -63,25 +67,26 @@ def measure(preset: str, precision: str, steps: int, repeats: int, warmup: int) 
     # Random uint8 pictures on the device: the step's cost does not depend on what they show.
     images = torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (batch,), device=device) if cfg.model.conditional else None
+    torch.manual_seed(0)
+    trainer = Trainer(*build_models(cfg.model, cfg.data), cfg.train, cfg.model.latent_dim, device)
+    return trainer, lambda: trainer.step(to_unit_range(images, device), labels), device
 
-    def make_step(graphs: bool) -> tuple[Trainer, Callable[[], dict[str, torch.Tensor]]]:
-        cfg.train.cuda_graphs = graphs
-        torch.manual_seed(0)
-        trainer = Trainer(*build_models(cfg.model, cfg.data), cfg.train, cfg.model.latent_dim, device)
-        return trainer, lambda: trainer.step(to_unit_range(images, device), labels)
 
+def measure(preset: str, precision: str, steps: int, repeats: int, warmup: int) -> dict:
+    """One preset at one precision, in this process."""
+    batch = get_preset(preset).train.batch_size
     # FLOPs are counted on an eager step: the counter cannot look inside a CUDA graph's replay.
-    _, eager_step = make_step(False)
+    _, eager_step, _ = preset_step(preset, precision, graphs=False)
     eager_step()
     with FlopCounterMode(display=False) as counter:
         eager_step()
     flops_per_step = counter.get_total_flops()
-    trainer, step = make_step(True)
+    trainer, step, device = preset_step(preset, precision)
     for _ in range(warmup):
         step()
     rates = []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         for _ in range(steps):
             stats = step()

@@ -170,17 +170,19 @@ class Trainer:
         fakes = {"fake_labels": self.sample_labels(n), "z": self.sample_noise(n)}
         real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
         self.d_updates += 1
-        lazy_r1 = self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
+        # A step with the R1 penalty is another computation: it gets a graph of its own.
+        suffix = "_r1" if self._r1_due() else ""
         if self.cfg.d_separate_batches:
             # Two optimiser steps, as Keras' train_on_batch(real) then train_on_batch(fake).
-            name = "d_real_r1" if lazy_r1 else "d_real"
-            real_out = self._update(name, self._d_real_update, real=real, labels=labels, real_t=real_t)
+            real_out = self._update(
+                "d_real" + suffix, self._d_real_update, real=real, labels=labels, real_t=real_t
+            )
             fake_out = self._update("d_fake", self._d_fake_update, **fakes, fake_t=fake_t)
             d_loss = real_out["d_loss"] + fake_out["d_loss"]
             return self._d_stats(real_out["real_out"], fake_out["fake_out"], d_loss)
         alpha = self._alpha(real) if self.gp_weight else None
         inputs = {"real": real, "labels": labels, **fakes, "real_t": real_t, "fake_t": fake_t, "alpha": alpha}
-        out = self._update("d_r1" if lazy_r1 else "d", self._d_joint_update, **inputs)
+        out = self._update("d" + suffix, self._d_joint_update, **inputs)
         return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"])
 
     def g_step(self, n: int) -> Stats:
@@ -301,10 +303,14 @@ class Trainer:
         shape = (real.shape[0], *([1] * (real.ndim - 1)))
         return torch.rand(shape, generator=self.noise, device=real.device)
 
+    def _r1_due(self) -> bool:
+        """Whether this D update carries the lazy R1 penalty (every ``r1_every`` updates)."""
+        return self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
+
     def _d_real_loss(
         self, real: torch.Tensor, labels: torch.Tensor | None, real_t: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        lazy_r1 = self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
+        lazy_r1 = self._r1_due()
         real = real.detach().requires_grad_(lazy_r1)
         real_out = self._d(real, labels)
         loss = self.loss.d_real(real_out, real_t)
