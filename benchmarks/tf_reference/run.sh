@@ -2,6 +2,7 @@
 # The original TF2 DCGAN tutorial beside ganforge, on this machine. TensorFlow lives in its own virtual
 # environment (never a ganforge dependency). Usage, from the repository root:
 #   bash benchmarks/tf_reference/run.sh equivalence        # port parity: forward pass + one training step
+#   bash benchmarks/tf_reference/run.sh tf1-equivalence    # tf1-cnn against the TF1 notebook's graph
 #   bash benchmarks/tf_reference/run.sh train OUT [EPOCHS] [SAMPLES] # the tutorial as written; grids, seconds
 #                                                          # per epoch (and SAMPLES generated images per epoch)
 #   bash benchmarks/tf_reference/run.sh side-by-side [ARGS] # its train_step against ganforge's, interleaved
@@ -18,6 +19,8 @@ export TF_CPP_MIN_LOG_LEVEL=2
 case "${1:-}" in
   equivalence)
     cd "$here" && PYTHONPATH="$here/../../src" "$venv/bin/python" equivalence.py ;;
+  tf1-equivalence)
+    cd "$here" && PYTHONPATH="$here/../../src" "$venv/bin/python" tf1_equivalence.py ;;
   train)
     images=$(python3 -c "from ganforge.data.paths import cache_dir; from ganforge.data import load_data, DataConfig; \
 load_data(DataConfig()); print(cache_dir() / 'datasets/mnist/train-images-idx3-ubyte')")
@@ -25,5 +28,5 @@ load_data(DataConfig()); print(cache_dir() / 'datasets/mnist/train-images-idx3-u
       --samples "${4:-0}" ;;
   side-by-side)
     shift; python3 "$here/side_by_side.py" --tf-python "$venv/bin/python" "$@" ;;
-  *) echo "usage: $0 equivalence | train OUT [EPOCHS] [SAMPLES] | side-by-side [ARGS]" >&2; exit 2 ;;
+  *) echo "usage: $0 equivalence | tf1-equivalence | train OUT [EPOCHS] [SAMPLES] | side-by-side [ARGS]" >&2; exit 2 ;;
 esac

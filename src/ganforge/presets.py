@@ -89,15 +89,17 @@ def dcgan64() -> RunConfig:
 
 
 def tf1_mnist() -> RunConfig:
-    """The TF1 MNIST GAN notebook: average-pooling CNN discriminator, 2x2x25-reshape generator.
+    """The TF1 MNIST GAN notebook (Adit Deshpande's "Generative Adversarial Networks", TensorFlow 1).
 
-    D: conv 5x5x8 -> ReLU -> avg-pool -> conv 5x5x16 -> ReLU -> avg-pool -> FC 32 -> ReLU -> FC 1; G: 100-d z
-    -> 2x2x25 -> transposed convs to 3x3x256, 6x6x128, 12x12x64, 28x28x1 (BN + ReLU, tanh); truncated
-    normal 0.02 init; sigmoid cross-entropy; TF1 Adam defaults (lr 1e-3, epsilon 1e-8); batch 16; one D
-    and one G update per iteration.
+    D: conv 5x5x8 -> ReLU -> avg-pool -> conv 5x5x16 -> ReLU -> avg-pool -> FC 32 -> ReLU -> FC 1
+    (truncated normal 0.02); G: z ~ N(-1, 1) -> 2x2x25 -> ReLU -> 5x5 transposed convs to 3x3x256, 6x6x128,
+    12x12x64 (BatchNorm in training mode + ReLU), 28x28x1 (tanh), truncated normal 0.1, biases 0.1 (see
+    TF1Generator); sigmoid cross-entropy; TF1 Adam defaults (lr 1e-3, epsilon 1e-8); batch 16; one D and
+    one G update per iteration.
 
-    Chosen here: the transposed-conv kernel sizes (the notebook gives only shapes; see TF1Generator);
-    6000 iterations, with a grid every 500.
+    Chosen here: images in [-1, 1] like every preset (the notebook feeds [0, 1] images to a tanh
+    generator); fresh noise for the G update (the notebook reuses the D update's); 6000 iterations (the
+    notebook runs 3000), a grid every 500. As written it collapses to one image (docs/presets.md).
     """
     return RunConfig(
         preset="tf1-mnist",

@@ -1,6 +1,8 @@
 """The TF1-style MNIST GAN: a small average-pooling CNN discriminator and a 4-layer transposed-conv generator.
 
-Weights are drawn from a truncated normal with std 0.02 (TF1's ``truncated_normal_initializer``), biases 0.
+From the notebook "Generative Adversarial Networks" (Adit Deshpande, TensorFlow 1): the discriminator's
+weights come from a truncated normal with std 0.02 and zero biases, the generator's with std 0.1 and
+biases 0.1 (TF1's ``truncated_normal_initializer`` / ``constant_initializer``).
 """
 
 from __future__ import annotations
@@ -9,12 +11,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ganforge.models.tf_same import crop
+
 
 class TF1Generator(nn.Module):
-    """z (N, 100) -> reshape 2x2x25 -> ReLU -> ConvTranspose to 3x3x256, 6x6x128, 12x12x64, 28x28xC -> tanh.
+    """z (N, 100) -> 2x2x25 -> ReLU -> transposed convs to 3x3x256, 6x6x128, 12x12x64, 28x28xC -> tanh.
 
-    The notebook gives the shapes, not the kernels; kernels are chosen to produce exactly those shapes:
-    3x3 stride 2 (2 -> 3), 4x4 stride 2 (3 -> 6, 6 -> 12), 6x6 stride 2 without padding (12 -> 28).
+    As the notebook builds it: every kernel 5x5 with stride 2, "same" alignment for the first three
+    (TF's output shapes given explicitly) and "valid" for the last (12 -> 27, padded to 28 at the end, so
+    the last row and column carry only the bias); BatchNorm (epsilon 1e-3) + ReLU between; weights from a
+    truncated normal with std 0.1, biases 0.1. The notebook's BatchNorm always runs in training mode, so
+    it normalises with the statistics of the batch being drawn, when sampling too
+    (``track_running_stats=False``). The notebook draws z with ``np.random.normal(-1, 1)``: mean -1,
+    std 1; ganforge draws the standard normal for every model, so the shift happens here.
     """
 
     def __init__(self, latent_dim: int = 100, channels: int = 1) -> None:
@@ -22,20 +31,22 @@ class TF1Generator(nn.Module):
         if latent_dim != 100:
             raise ValueError("the TF1 generator reshapes a 100-d z into 2x2x25")
         self.latent_dim = latent_dim
-        self.up1 = nn.ConvTranspose2d(25, 256, 3, stride=2, padding=1)
-        self.bn1 = nn.BatchNorm2d(256)
-        self.up2 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1)
-        self.bn2 = nn.BatchNorm2d(128)
-        self.up3 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1)
-        self.bn3 = nn.BatchNorm2d(64)
-        self.up4 = nn.ConvTranspose2d(64, channels, 6, stride=2)
-        truncated_normal_init(self)
+        bn = {"eps": 1e-3, "track_running_stats": False}
+        self.up1 = nn.ConvTranspose2d(25, 256, 5, stride=2, padding=2)  # exactly TF's 2 -> 3 "same"
+        self.bn1 = nn.BatchNorm2d(256, **bn)
+        self.up2 = nn.ConvTranspose2d(256, 128, 5, stride=2, padding=1)
+        self.bn2 = nn.BatchNorm2d(128, **bn)
+        self.up3 = nn.ConvTranspose2d(128, 64, 5, stride=2, padding=1)
+        self.bn3 = nn.BatchNorm2d(64, **bn)
+        self.up4 = nn.ConvTranspose2d(64, channels, 5, stride=2, output_padding=1)
+        truncated_normal_init(self, std=0.1, bias=0.1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = F.relu(z.view(-1, 2, 2, 25).permute(0, 3, 1, 2))  # (N, 25, 2, 2), TF's channels-last reshape
+        # TF reshapes channels-last: (N, 25, 2, 2); the -1 is the notebook's noise mean.
+        x = F.relu(z.view(-1, 2, 2, 25).permute(0, 3, 1, 2) - 1.0)
         x = F.relu(self.bn1(self.up1(x)))  # (N, 256, 3, 3)
-        x = F.relu(self.bn2(self.up2(x)))  # (N, 128, 6, 6)
-        x = F.relu(self.bn3(self.up3(x)))  # (N, 64, 12, 12)
+        x = F.relu(self.bn2(crop(self.up2(x), 6)))  # (N, 128, 6, 6)
+        x = F.relu(self.bn3(crop(self.up3(x), 12)))  # (N, 64, 12, 12)
         return torch.tanh(self.up4(x))  # (N, C, 28, 28)
 
 
@@ -57,9 +68,9 @@ class TF1Discriminator(nn.Module):
         return self.fc2(x)  # (N, 1) logit
 
 
-def truncated_normal_init(module: nn.Module, std: float = 0.02) -> None:
-    """TF1's truncated_normal_initializer(stddev=std) on conv/linear weights (cut at 2 std), zero biases."""
+def truncated_normal_init(module: nn.Module, std: float = 0.02, bias: float = 0.0) -> None:
+    """TF1's truncated_normal_initializer(stddev=std) on conv/linear weights (cut at 2 std), biases = bias."""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
-            nn.init.zeros_(m.bias)
+            nn.init.constant_(m.bias, bias)
