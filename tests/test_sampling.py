@@ -77,3 +77,17 @@ def test_animate_labels_each_epoch(trained_run, tmp_path):
     gif = Image.open(tmp_path / "p.gif")
     assert gif.n_frames == 3
     assert animate(trained_run / "samples", tmp_path / "q.gif") == 3
+
+
+def test_a_checkpoint_of_another_architecture_is_one_clear_line(trained_run, tmp_path, capsys):
+    from ganforge.checkpoint import load_checkpoint, write_checkpoint
+
+    state = load_checkpoint(sorted((trained_run / "checkpoints").glob("*.pt"))[0])
+    state["trainer"]["G"]["fc.weight"] = torch.zeros(7, 100)  # as if the model had changed since
+    changed = tmp_path / "changed.pt"
+    header = ("format", "format_version", "checksum")  # write_checkpoint adds them again
+    write_checkpoint(changed, {k: v for k, v in state.items() if k not in header})
+    assert main(["sample", str(changed), "--n", "2", "--out", str(tmp_path / "a.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "fc.weight is (7, 100) in the checkpoint" in err
+    assert not (tmp_path / "a.npy").exists()

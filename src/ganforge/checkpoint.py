@@ -131,3 +131,21 @@ def find_checkpoint(target: Path) -> Path:
     if not found:
         raise UserError(f"run {target} has no checkpoints yet (expected {checkpoint_dir(target)}/step_*.pt)")
     return found[-1]
+
+
+def load_weights(module: torch.nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
+    """``load_state_dict`` with a one-line error that names the first mismatch."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    resized = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+    if missing or unexpected or resized:
+        if resized:
+            k = resized[0]
+            detail = f"{k} is {tuple(weights[k].shape)} in the checkpoint, {tuple(own[k].shape)} here"
+        else:
+            detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise UserError(
+            f"the checkpoint's {what} does not fit this model (another architecture or preset?): {detail}"
+        )
+    module.load_state_dict(weights)

@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from ganforge.checkpoint import find_checkpoint, load_checkpoint
+from ganforge.checkpoint import find_checkpoint, load_checkpoint, load_weights
 from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
@@ -148,5 +148,5 @@ def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module,
     cfg = RunConfig.from_dict(checkpoint["config"])
     generator, _ = build_models(cfg.model, cfg.data)
     weights = checkpoint["trainer"]
-    generator.load_state_dict(weights.get("G_ema", weights["G"]))
+    load_weights(generator, weights.get("G_ema", weights["G"]), "generator")
     return generator.to(device), cfg, int(checkpoint["state"]["step"])

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.checkpoint import load_weights
 from ganforge.config import OptimConfig, TrainConfig
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES, gradient_penalty, r1_penalty
@@ -366,8 +367,8 @@ class Trainer:
         Raises:
             UserError: the saved networks do not fit these (another architecture or preset).
         """
-        _load_weights(self.G, state["G"], "generator")
-        _load_weights(self.D, state["D"], "discriminator")
+        load_weights(self.G, state["G"], "generator")
+        load_weights(self.D, state["D"], "discriminator")
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.d_updates = state.get("d_updates", 0)
@@ -377,7 +378,7 @@ class Trainer:
             # whatever the number of processes that saved it.
             self.noise.manual_seed(_noise_seed(self.cfg.seed, distributed.rank()) + self.d_updates)
         if self.ema:
-            self.ema.shadow.load_state_dict(state["G_ema"])
+            load_weights(self.ema.shadow, state["G_ema"], "EMA generator")
 
 
 def _like(grad: torch.Tensor | None, param: torch.Tensor) -> torch.Tensor | None:
@@ -398,21 +399,3 @@ def _noise_seed(seed: int, rank: int) -> int:
 def _placed(net: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
     net = net.to(device)
     return net.to(memory_format=torch.channels_last) if channels_last and has_convolutions(net) else net
-
-
-def _load_weights(module: nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
-    """``load_state_dict`` with a one-line error that names the first mismatch."""
-    own = module.state_dict()
-    missing = [k for k in own if k not in weights]
-    unexpected = [k for k in weights if k not in own]
-    resized = [k for k in own if k in weights and own[k].shape != weights[k].shape]
-    if missing or unexpected or resized:
-        if resized:
-            k = resized[0]
-            detail = f"{k} is {tuple(weights[k].shape)} in the checkpoint, {tuple(own[k].shape)} here"
-        else:
-            detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise UserError(
-            f"the checkpoint's {what} does not fit this model (another architecture or preset?): {detail}"
-        )
-    module.load_state_dict(weights)
