@@ -211,8 +211,13 @@ def dcgan() -> RunConfig:
 PRESETS: dict[str, Preset] = {
     "tf-dcgan-mnist": Preset("TF2 DCGAN tutorial, 28x28 digits: BCE, Adam 1e-4, batch 256", tf_dcgan_mnist),
     "dcgan64": Preset("anime-faces DCGAN, 64x64 RGB folder: noisy soft labels, split D batches", dcgan64),
-    "tf1-mnist": Preset("TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G", tf1_mnist),
-    "mlp-latent10": Preset("simple GAN trained with fit: 10-d latent, MLP G and D, minimax", mlp_latent10),
+    "tf1-mnist": Preset(
+        "TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G (collapses as written)", tf1_mnist
+    ),
+    "mlp-latent10": Preset(
+        "simple GAN trained with fit: 10-d latent, MLP G and D, minimax (learns only with --loss bce)",
+        mlp_latent10,
+    ),
     "keras-gan-mlp": Preset(
         "Keras-GAN MLP: Dense 256/512/1024 G with BN, half-batch D, 5x5 grid", keras_gan_mlp
     ),
