@@ -1,11 +1,12 @@
 """Which digits do a run's fixed-noise grids show? Classifies every tile of samples/epoch_*.png.
 
-    python benchmarks/grid_classes.py RUN_DIR [--min-prob 0.5]
+    python benchmarks/grid_classes.py RUN_DIR [--min-prob 0.5] [--grids 'epoch_*.png' | final_grid.png]
 
-Each 28x28 tile is cut back out of the saved grid and given to ganforge's MNIST classifier (the
-FD-mnist-cnn extractor); a tile counts as a digit when the classifier gives it at least --min-prob. Prints
-the classes of every grid, the union over all of them, and, for scale, how often 16 real test images
-drawn at random show all ten classes (what a perfect generator would do with a 4x4 grid).
+Each 28x28 tile is cut back out of the saved grids (by default the per-epoch ones) and given to
+ganforge's MNIST classifier (the FD-mnist-cnn extractor); a tile counts as a digit when the classifier
+gives it at least --min-prob. Prints the classes of every grid, the union over all of them, and, for
+scale, how often as many real test images drawn at random show all ten classes (what a perfect generator
+would do with a grid of that size).
 """
 
 from __future__ import annotations
@@ -54,12 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--min-prob", type=float, default=0.5)
+    parser.add_argument("--grids", default="epoch_*.png", help="which grids in RUN/samples (a glob)")
     args = parser.parse_args()
     extractor = get_extractor("mnist-cnn")
     union: set[int] = set()
-    grids = sorted((args.run / "samples").glob("epoch_*.png"))
+    grids = sorted((args.run / "samples").glob(args.grids))
     if not grids:
-        raise SystemExit(f"no samples/epoch_*.png in {args.run}")
+        raise SystemExit(f"no samples/{args.grids} in {args.run}")
     for path in grids:
         images = tiles(path)
         _, probs = extractor.run(images)
