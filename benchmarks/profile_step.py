@@ -5,6 +5,7 @@ themselves; this prints both, then the operators with the most device (or CPU) t
 
     python benchmarks/profile_step.py tf-dcgan-mnist --device cuda --steps 50
     python benchmarks/profile_step.py dcgan64 --precision fp32 --rows 25
+    python benchmarks/profile_step.py tf-dcgan-mnist --precision fp32 --shapes   # one row per layer shape
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rows", type=int, default=15)
     parser.add_argument("--cuda-graphs", default="true", choices=["true", "false"])
+    parser.add_argument("--shapes", action="store_true", help="one row per operator and input shape")
     args = parser.parse_args()
     graphs = args.cuda_graphs == "true"
     trainer, step, device = preset_step(args.preset, args.precision, graphs, args.device)
@@ -53,13 +55,14 @@ def main() -> None:
         f"{1e3 * host:.2f} ms"
     )
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with profile(activities=activities) as prof:
+    with profile(activities=activities, record_shapes=args.shapes) as prof:
         timed(step, device, args.steps)
     # Wall time close to host time means the host issuing kernels is the limit; wall well above it, the
     # device. (Summing the table's device column double-counts annotated ranges such as Optimizer.step.)
-    events = prof.key_averages()
+    events = prof.key_averages(group_by_input_shape=args.shapes)
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    print(events.table(sort_by=key, row_limit=args.rows))
+    width = {"max_name_column_width": 30, "max_shapes_column_width": 90} if args.shapes else {}
+    print(events.table(sort_by=key, row_limit=args.rows, **width))
 
 
 if __name__ == "__main__":

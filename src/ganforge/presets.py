@@ -99,7 +99,8 @@ def tf1_mnist() -> RunConfig:
 
     Chosen here: images in [-1, 1] like every preset (the notebook feeds [0, 1] images to a tanh
     generator); fresh noise for the G update (the notebook reuses the D update's); 6000 iterations (the
-    notebook runs 3000), a grid every 500. As written it collapses to one image (docs/presets.md).
+    notebook runs 3000), a grid every 500. As written it collapses to one image, and so does the notebook
+    trained in TensorFlow (docs/presets.md).
     """
     return RunConfig(
         preset="tf1-mnist",
@@ -212,7 +213,8 @@ PRESETS: dict[str, Preset] = {
     "tf-dcgan-mnist": Preset("TF2 DCGAN tutorial, 28x28 digits: BCE, Adam 1e-4, batch 256", tf_dcgan_mnist),
     "dcgan64": Preset("anime-faces DCGAN, 64x64 RGB folder: noisy soft labels, split D batches", dcgan64),
     "tf1-mnist": Preset(
-        "TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G (collapses as written)", tf1_mnist
+        "TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G (collapses, as the original does)",
+        tf1_mnist,
     ),
     "mlp-latent10": Preset(
         "simple GAN trained with fit: 10-d latent, MLP G and D, minimax (learns only with --loss bce)",
