@@ -1,4 +1,5 @@
 import copy
+import itertools
 
 import pytest
 import torch
@@ -7,6 +8,7 @@ from ganforge.config import TrainConfig
 from ganforge.errors import UserError
 from ganforge.losses import gradient_penalty, r1_penalty
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
+from ganforge.train.ema import EMA
 from ganforge.train.trainer import KerasAdam, Trainer
 
 
@@ -115,10 +117,28 @@ def test_ema_trails_the_generator_and_is_used_for_sampling():
     trainer = _trainer(ema_decay=0.9)
     w0 = trainer.G.fc.weight.clone()
     trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
-    w1 = trainer.G.fc.weight
-    torch.testing.assert_close(trainer.ema.shadow.fc.weight, 0.9 * w0 + 0.1 * w1)
+    w1 = trainer.G.fc.weight.clone()
+    # The first update's decay is 1/10 (the ramp), not 0.9: the initial weights keep a tenth.
+    torch.testing.assert_close(trainer.ema.shadow.fc.weight, 0.1 * w0 + 0.9 * w1)
+    trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
+    shadow = 2 / 11 * (0.1 * w0 + 0.9 * w1) + 9 / 11 * trainer.G.fc.weight
+    torch.testing.assert_close(trainer.ema.shadow.fc.weight, shadow)
     assert trainer.sampler is trainer.ema.shadow
-    assert "G_ema" in trainer.state_dict()
+    resumed = _trainer(ema_decay=0.9)
+    resumed.load_state_dict(trainer.state_dict())
+    assert resumed.ema.updates == 2  # a resumed run continues the ramp where it was
+
+
+def test_ema_decay_ramps_up_to_the_configured_value():
+    ema = EMA(torch.nn.Linear(2, 2), decay=0.999)
+    seen = []
+    for _ in range(10000):
+        seen.append(ema.current_decay())
+        ema.update(torch.nn.Linear(2, 2))
+    assert seen[0] == pytest.approx(0.1)
+    assert seen[990] == pytest.approx(991 / 1000)  # a window of about 100 updates after 1000
+    assert all(a <= b for a, b in itertools.pairwise(seen))
+    assert seen[-1] == 0.999  # capped: from about 9000 updates on, the configured decay
 
 
 def test_keras_adam_matches_the_keras_update_rule():

@@ -359,6 +359,7 @@ class Trainer:
         }
         if self.ema:
             state["G_ema"] = self.ema.shadow.state_dict()
+            state["ema_updates"] = self.ema.updates
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -379,6 +380,8 @@ class Trainer:
             self.noise.manual_seed(_noise_seed(self.cfg.seed, distributed.rank()) + self.d_updates)
         if self.ema:
             load_weights(self.ema.shadow, state["G_ema"], "EMA generator")
+            # Checkpoints from before the decay ramp: the D update count is as good a count as any.
+            self.ema.updates = state.get("ema_updates", self.d_updates)
 
 
 def _like(grad: torch.Tensor | None, param: torch.Tensor) -> torch.Tensor | None:
