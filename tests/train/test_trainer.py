@@ -130,11 +130,11 @@ def test_ema_trails_the_generator_and_is_used_for_sampling():
 
 
 def test_ema_decay_ramps_up_to_the_configured_value():
-    ema = EMA(torch.nn.Linear(2, 2), decay=0.999)
-    seen = []
+    model = torch.nn.Linear(2, 2)
+    ema, seen = EMA(model, decay=0.999), []
     for _ in range(10000):
         seen.append(ema.current_decay())
-        ema.update(torch.nn.Linear(2, 2))
+        ema.update(model)
     assert seen[0] == pytest.approx(0.1)
     assert seen[990] == pytest.approx(991 / 1000)  # a window of about 100 updates after 1000
     assert all(a <= b for a, b in itertools.pairwise(seen))
