@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from ganforge.cli import main
@@ -31,6 +32,17 @@ def test_user_mistakes_print_one_line(capsys, tmp_path):
     assert "invalid int value" in _error(capsys, ["train", "--epochs", "many"])
     assert "unrecognized arguments" in _error(capsys, ["train", "--epoch", "3"])
     assert "does not exist" in _fails(capsys, ["animate", str(tmp_path / "none")])
+    (tmp_path / "afile").write_text("keep me")
+    assert "is a file" in _fails(capsys, ["train", "--out", str(tmp_path / "afile"), "--steps", "1"])
+    assert (tmp_path / "afile").read_text() == "keep me"  # nothing already there is lost
+    assert "cannot create run directory" in _fails(
+        capsys, ["train", "--out", str(tmp_path / "afile" / "sub"), "--steps", "1"]
+    )
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert "not a readable array" in _fails(
+        capsys, ["eval", str(tmp_path / "obj.npy"), "--against", "mnist:test"]
+    )
+    assert "unknown augmentation 'flip'" in _fails(capsys, ["train", "--augment", "flip", "--steps", "1"])
 
 
 def test_help_shows_runnable_examples(capsys):

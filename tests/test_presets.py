@@ -1,4 +1,5 @@
 import importlib.util
+import json
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ from ganforge.checkpoint import list_checkpoints, load_checkpoint
 from ganforge.cli import main
 from ganforge.config import DataConfig
 from ganforge.data import load_data
-from ganforge.presets import PRESETS, get_preset
+from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS, default_preset, get_preset
 from ganforge.train.run import TrainingRun
 from tests.conftest import write_images
 
@@ -53,3 +54,64 @@ def test_twemoji_is_an_offline_colour_dataset():
     data = load_data(DataConfig(source="twemoji", channels=3, image_size=64))
     assert len(data) == 4009 and data.shape == (3, 64, 64)
     assert data.images[:, :, 0, 0].float().mean() > 200  # transparent corners composited onto white
+
+
+@pytest.mark.parametrize(
+    ("source", "preset", "channels"),
+    [("mnist", GRAY_DEFAULT, 1), ("fashion-mnist", GRAY_DEFAULT, 1), ("twemoji", COLOUR_DEFAULT, 3)],
+)
+def test_default_preset_per_builtin_dataset(source, preset, channels):
+    cfg = default_preset(source)
+    assert (cfg.preset, cfg.data.source, cfg.data.channels) == (preset, source, channels)
+
+
+def test_default_preset_for_folders_follows_their_colour_and_the_size_asked(tmp_path):
+    write_images(tmp_path / "grey", 4, mode="L")
+    write_images(tmp_path / "rgb", 4, mode="RGB")
+    grey = default_preset(str(tmp_path / "grey"))
+    assert (grey.preset, grey.data.channels, grey.data.image_size) == (GRAY_DEFAULT, 1, 28)
+    rgb = default_preset(str(tmp_path / "rgb"))
+    assert (rgb.preset, rgb.data.channels, rgb.data.image_size) == (COLOUR_DEFAULT, 3, 64)
+    large_grey = default_preset(str(tmp_path / "grey"), image_size=128)
+    assert (large_grey.preset, large_grey.data.channels, large_grey.data.image_size) == (
+        COLOUR_DEFAULT,
+        1,
+        128,
+    )
+    forced = default_preset(str(tmp_path / "rgb"), channels=1, image_size=32)
+    assert (forced.preset, forced.data.channels, forced.data.image_size) == (GRAY_DEFAULT, 1, 32)
+
+
+def test_default_preset_for_a_store_uses_its_prepared_shape(tmp_path):
+    from ganforge.data.store import prepare
+
+    write_images(tmp_path / "grey", 6, mode="L")
+    prepare(
+        tmp_path / "grey", tmp_path / "store", image_size=32, channels=1, workers=1, report=lambda _: None
+    )
+    cfg = default_preset(str(tmp_path / "store"))
+    assert (cfg.preset, cfg.data.channels, cfg.data.image_size) == (GRAY_DEFAULT, 1, 32)
+
+
+def test_train_without_preset_records_the_choice_in_config_json(tmp_path):
+    write_images(tmp_path / "rgb", 8, size=64)
+    assert (
+        main(
+            [
+                "train",
+                str(tmp_path / "rgb"),
+                "--steps",
+                "1",
+                "--batch-size",
+                "4",
+                "--out",
+                str(tmp_path / "r"),
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["preset"] == COLOUR_DEFAULT and saved["data"]["channels"] == 3

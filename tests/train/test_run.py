@@ -189,3 +189,32 @@ def test_resume_before_the_first_checkpoint_starts_over(tiny_cfg, tmp_path):
     assert (tmp_path / "run" / "config.json").is_file() and not list_checkpoints(tmp_path / "run")
     state = TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).fit()
     assert state.step == 8
+
+
+@pytest.mark.parametrize("preset", ["sn-dcgan", "fastgan", "projected-gan"])
+def test_fast_presets_resume_exactly(preset, tmp_path):
+    """2N steps straight == N steps, resume, N steps: with DiffAugment's random numbers, EMA and SN."""
+    from ganforge.presets import get_preset
+    from tests.conftest import write_images
+
+    if preset == "projected-gan":
+        pytest.importorskip("efficientnet_lite_pytorch", reason="the [rgb-metrics] extra is not installed")
+    cfg = get_preset(preset)
+    if cfg.data.source == "twemoji":
+        write_images(tmp_path / "imgs", 12, size=32)
+        cfg.data.source, cfg.data.image_size = str(tmp_path / "imgs"), 32
+    cfg.data.limit, cfg.train.batch_size, cfg.train.device = 48, 8, "cpu"
+    cfg.train.augment = "color,translation,cutout"
+    cfg.train.log_every, cfg.train.checkpoint_every_steps = 2, 3
+    cfg.train.epochs = cfg.train.minutes = None
+    cfg.train.steps = 8
+    TrainingRun(cfg, tmp_path / "straight", show_progress=False).fit()
+    cfg.train.steps = 3
+    TrainingRun(cfg, tmp_path / "split", show_progress=False).fit()
+    cfg.train.steps = 8
+    TrainingRun(cfg, tmp_path / "split", resume=True, show_progress=False).fit()
+    a, _ = _weights(tmp_path / "straight")
+    b, _ = _weights(tmp_path / "split")
+    for net in ("G", "D", "G_ema"):
+        for key, value in a[net].items():
+            assert torch.equal(value, b[net][key]), f"{net}.{key} differs after resume"

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ganforge.config import DataConfig
-from ganforge.data.folder import load_folder
+from ganforge.data.folder import guess_channels, load_folder
 from ganforge.data.images import ImageData, to_uint8, to_unit_range
 from ganforge.data.mnist import SPECS, load_mnist_like
-from ganforge.data.store import is_store, load_store
+from ganforge.data.store import is_store, load_store, store_shape
 from ganforge.data.twemoji import twemoji_folder
 from ganforge.errors import UserError
 
 BUILTIN = (*SPECS, "twemoji")
 
-__all__ = ["BUILTIN", "ImageData", "load_data", "to_uint8", "to_unit_range"]
+__all__ = ["BUILTIN", "ImageData", "load_data", "natural_shape", "to_uint8", "to_unit_range"]
+
+
+def natural_shape(source: str) -> tuple[int, int | None]:
+    """(channels, side) a source is in, before any resizing; side None when it has no single size.
+
+    Built-in digits are (1, 28), Twemoji (3, None); a prepared store has the shape it was prepared at;
+    a folder is grayscale when its first images are (see :func:`guess_channels`).
+    """
+    if source in SPECS:
+        return 1, 28
+    if source == "twemoji":
+        return 3, None
+    if is_store(source):
+        return store_shape(source)
+    return (guess_channels(Path(source)) if Path(source).is_dir() else 3), None
 
 
 def load_data(cfg: DataConfig) -> ImageData:

@@ -125,6 +125,32 @@ def decode_image(path: Path, size: int, channels: int) -> np.ndarray | str:
     return array.reshape(size, size, channels)
 
 
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+def guess_channels(root: Path, look_at: int = 16) -> int:
+    """1 when the first ``look_at`` readable images of a folder are all grayscale, else 3.
+
+    Grayscale means a grey mode, or RGB(A)/palette pixels whose three channels are equal (greyscale
+    images saved as RGB are common). Unreadable files are passed over; an empty folder gives 3.
+    """
+    seen = 0
+    for name in scan_images(root):
+        try:
+            with Image.open(root / name) as img:
+                img.seek(0)
+                if img.mode not in GRAY_MODES:
+                    rgb = np.asarray(img.convert("RGB").resize((32, 32)), dtype=np.int16)
+                    if np.abs(rgb - rgb[..., :1]).max() > 2:
+                        return 3
+        except Exception:  # a broken file says nothing about the others
+            continue
+        seen += 1
+        if seen >= look_at:
+            break
+    return 1 if seen else 3
+
+
 def _to_mode(img: Image.Image, mode: str) -> Image.Image:
     if img.mode.startswith("I;16") or img.mode in ("I", "F"):
         # 16/32-bit: scale to 8 bits instead of letting convert() clip everything above 255.

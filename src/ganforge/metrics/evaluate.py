@@ -27,6 +27,8 @@ from ganforge.fileio import atomic_path
 from ganforge.metrics.classes import class_stats
 from ganforge.metrics.distances import FeatureStats, frechet_distance, kid, near_copies, prdc
 from ganforge.metrics.extractors import Extractor, data_sha256
+from ganforge.metrics.swd import DESCRIPTION as SWD_DESCRIPTION
+from ganforge.metrics.swd import swd
 from ganforge.sampling import generate, load_generator
 
 PRDC_MAX = 5000  # k-NN metrics need an n x n distance matrix: capped to keep memory near 200 MB
@@ -57,7 +59,10 @@ def load_target(
 ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, Any]]:
     """uint8 images (n, C, H, W) from a run, checkpoint, .npy or folder (+ requested labels, conditional)."""
     if target.suffix == ".npy":
-        array = np.load(target, allow_pickle=False)
+        try:
+            array = np.load(target, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:  # object arrays, damaged or non-.npy files
+            raise UserError(f"{target} is not a readable array of uint8 images ({exc})") from None
         if array.dtype != np.uint8 or array.ndim not in (3, 4):
             raise UserError(f"{target} must hold uint8 images shaped (N, H, W) or (N, H, W, 3)")
         images = torch.from_numpy(np.ascontiguousarray(array[:n]))
@@ -84,6 +89,8 @@ class Reference:
     features: torch.Tensor
     stats: FeatureStats
     labels: torch.Tensor | None
+    # The uint8 images themselves, for the weight-free SWD (None in files saved before it existed).
+    images: torch.Tensor | None = None
 
     def save(self, path: Path) -> None:
         """Write plain tensors and strings (``ganforge eval --against FILE`` reads it back)."""
@@ -95,6 +102,7 @@ class Reference:
             "features": self.features,
             "stats": self.stats.to_dict(),
             "labels": self.labels,
+            "images": self.images,
         }
         with atomic_path(Path(path)) as tmp:
             torch.save(state, tmp)
@@ -106,7 +114,10 @@ class Reference:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # damaged files make torch.load raise many types
             raise UserError(f"{path} is not readable reference statistics ({type(exc).__name__})") from None
-        if not isinstance(state, dict) or state.get("format") != REFERENCE_FORMAT:
+        if not isinstance(state, dict) or state.get("format") not in (
+            REFERENCE_FORMAT,
+            "ganforge-reference-1",
+        ):
             raise UserError(f"{path} is not a ganforge reference-statistics file")
         stats = state["stats"]
         return cls(
@@ -116,10 +127,11 @@ class Reference:
             state["features"],
             FeatureStats(stats["n"], stats["total"], stats["outer"]),
             state["labels"],
+            state.get("images"),
         )
 
 
-REFERENCE_FORMAT = "ganforge-reference-1"
+REFERENCE_FORMAT = "ganforge-reference-2"
 
 
 def build_reference(data: ImageData, name: str, extractor: Extractor) -> Reference:
@@ -127,12 +139,14 @@ def build_reference(data: ImageData, name: str, extractor: Extractor) -> Referen
     digest, weights = data_sha256(data), _extractor_hash(extractor)
     path = cache_dir() / "metrics" / f"{hashlib.sha256(f'{digest}:{weights}'.encode()).hexdigest()[:32]}.pt"
     if path.is_file():
-        with contextlib.suppress(UserError):  # a damaged cache file is simply recomputed
-            return Reference.load(path)
+        with contextlib.suppress(UserError):  # a damaged or older cache file is simply recomputed
+            cached = Reference.load(path)
+            if cached.images is not None:
+                return cached
     features, _ = extractor.run(data.images, probabilities=False)
     stats = FeatureStats.empty(extractor.feature_dim)
     stats.update(features)
-    reference = Reference(name, digest, weights, features, stats, data.labels)
+    reference = Reference(name, digest, weights, features, stats, data.labels, data.images.contiguous())
     reference.save(path)
     return reference
 
@@ -179,6 +193,8 @@ def evaluate(
         f"KID-{name}-std": kid_std,
         **prdc(picked_ref, picked),
     }
+    if reference.images is not None and reference.images.shape[1:] == images.shape[1:]:
+        metrics |= swd(images, reference.images, seed=seed)
     if probs is not None:
         metrics |= class_stats(probs, reference.labels, requested)
     if train is not None:
@@ -192,6 +208,7 @@ def evaluate(
         "kid_subsets": f"{kid_subsets} x min(1000, n)",
         "reference_sha256": reference.sha256,
         "seed": seed,
+        "swd": SWD_DESCRIPTION if "SWD" in metrics else "not computed (reference saved without its images)",
         "ganforge_version": __version__,
     }
     return {"metrics": metrics, "provenance": provenance}

@@ -14,19 +14,30 @@ from ganforge.config import DataConfig, ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.conditional import ConditionalDiscriminator, ConditionalGenerator
 from ganforge.models.dcgan import DCGAN64Discriminator, DCGAN64Generator, DCGANDiscriminator, DCGANGenerator
+from ganforge.models.lightgan import LightDiscriminator, LightGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.models.projected import ProjectedDiscriminator
+from ganforge.models.sn_dcgan import SNDCGANDiscriminator, SNDCGANGenerator
 from ganforge.models.tf1_cnn import TF1Discriminator, TF1Generator
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
 
 Builder = Callable[[ModelConfig, DataConfig], tuple[nn.Module, nn.Module]]
 MODELS: dict[str, Builder] = {}
+# Families that build their own class-conditional networks from model.num_classes (a projection D, say);
+# every other family is conditioned by the generic concatenation wrappers.
+NATIVE_CONDITIONAL: set[str] = set()
 
 
-def register_model(name: str) -> Callable[[Builder], Builder]:
-    """Decorator: make a builder available under ``name`` (config ``model.name``)."""
+def register_model(name: str, *, conditional: bool = False) -> Callable[[Builder], Builder]:
+    """Decorator: make a builder available under ``name`` (config ``model.name``).
+
+    ``conditional=True``: the builder reads ``model.conditional`` / ``model.num_classes`` itself.
+    """
 
     def wrap(builder: Builder) -> Builder:
         MODELS[name] = builder
+        if conditional:
+            NATIVE_CONDITIONAL.add(name)
         return builder
 
     return wrap
@@ -83,11 +94,34 @@ def _dcgan(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
     return g, DCGANDiscriminator(data.channels, size, model.width)
 
 
+@register_model("sn-dcgan", conditional=True)
+def _sn_dcgan(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    k = model.num_classes if model.conditional else 0
+    g = SNDCGANGenerator(model.latent_dim, data.channels, data.image_size, model.width, k)
+    return g, SNDCGANDiscriminator(data.channels, data.image_size, model.width, k)
+
+
+@register_model("fastgan")
+def _light(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+    return g, LightDiscriminator(data.channels, data.image_size, model.width)
+
+
+@register_model("fastgan-projected")
+def _light_projected(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    if data.channels not in (1, 3):
+        raise UserError("model fastgan-projected judges images through an RGB network: it is not conditional")
+    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+    return g, ProjectedDiscriminator(data.channels, data.image_size, width=64)
+
+
 def build_models(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
     """Instantiate the generator and discriminator a config names (spectral norm on D if asked)."""
     if model.name not in MODELS:
         raise UserError(f"unknown model '{model.name}'; registered: {', '.join(sorted(MODELS))}")
-    if model.conditional:
+    if model.conditional and model.num_classes < 2:
+        raise UserError("conditional training needs labelled data with at least 2 classes")
+    if model.conditional and model.name not in NATIVE_CONDITIONAL:
         generator, discriminator = _conditional(model, data)
     else:
         generator, discriminator = MODELS[model.name](model, data)
@@ -98,8 +132,6 @@ def build_models(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Mo
 
 def _conditional(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
     k = model.num_classes
-    if k < 2:
-        raise UserError("conditional training needs labelled data with at least 2 classes")
     if model.name == "tf1-cnn":
         raise UserError("model tf1-cnn reshapes exactly 100 noise values, so it cannot take a label too")
     builder = MODELS[model.name]

@@ -58,7 +58,8 @@ _LABELS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "
 
 
 def plot_quality(records: list[dict[str, Any]], out: Path) -> None:
-    """Draw ``out`` (PNG): the Fréchet distance (log scale) and the classes covered against steps.
+    """Draw ``out`` (PNG): the Fréchet distance (log scale) and the classes covered (or, for colour
+    data, the SWD) against steps.
 
     ``records`` are ``{"step": ..., "quality": {metric: value}}`` lines of metrics.jsonl.
     """
@@ -78,6 +79,13 @@ def plot_quality(records: list[dict[str, Any]], out: Path) -> None:
     top.set_xlabel("step")
     top.set_ylabel(fd_key)
     top.grid(alpha=0.3)
+    if "SWD" in rows[0]["quality"] and "classes_covered" not in rows[0]["quality"]:
+        # Colour runs: the weight-free SWD beside FD, since a projected D trains on FD's own features.
+        right = top.twinx()
+        swd = [r["quality"].get("SWD", float("nan")) for r in rows]
+        right.plot(steps, swd, "s--", color="tab:orange", label="SWD")
+        right.set_yscale("log")
+        right.set_ylabel("SWD (Laplacian patches)", color="tab:orange")
     if "classes_covered" in rows[0]["quality"]:
         right = top.twinx()
         right.plot(steps, [r["quality"]["classes_covered"] for r in rows], "s--", color="tab:green")

@@ -111,6 +111,8 @@ class QualityEvaluator(Callback):
         parts = [f"quality at step {gan.state.step}: {self.fd_key} {metrics[self.fd_key]:.2f}"]
         if "classes_covered" in metrics:
             parts.append(f"classes covered {metrics['classes_covered']}")
+        if "SWD" in metrics:
+            parts.append(f"SWD {metrics['SWD']:.1f}")
         parts.append(f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}")
         return ", ".join(parts)
 

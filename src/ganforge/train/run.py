@@ -102,8 +102,8 @@ class TrainingRun:
     def _abandon(self, created: bool) -> None:
         self.lock.release()
         if created:  # a mistake in the input leaves no empty run directory behind
-            (self.run_dir / ".lock").unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # also when --out could not be created at all
+                (self.run_dir / ".lock").unlink(missing_ok=True)
                 self.run_dir.rmdir()  # only if nothing else was written
 
     def _checked_start(self, cfg: RunConfig, resume: bool) -> tuple[RunConfig, dict | None]:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.augment import Augment
 from ganforge.checkpoint import load_weights
 from ganforge.config import OptimConfig, TrainConfig
 from ganforge.errors import UserError
@@ -103,8 +104,10 @@ class Trainer:
         self.g_ddp = distributed.wrap(self.G, device, cfg.sync_bn)
         self.d_ddp = distributed.wrap(self.D, device, cfg.sync_bn)
         fused = device.type == "cuda"
-        self.opt_g = make_adam(list(self.G.parameters()), cfg.g_optim, fused)
-        self.opt_d = make_adam(list(self.D.parameters()), cfg.d_optim, fused)
+        self.opt_g = make_adam(trainable(self.G), cfg.g_optim, fused)
+        self.opt_d = make_adam(trainable(self.D), cfg.d_optim, fused)
+        # DiffAugment on every image D sees; its random numbers come from the trainer's noise stream.
+        self.augment = Augment(cfg.augment)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
         # DDP's gradient hooks fire in backward, outside anything a graph could replay: graphs are for
         # one process on one GPU.
@@ -152,9 +155,16 @@ class Trainer:
         net = self.G if net is None else net
         return net(z) if labels is None else net(z, labels)
 
-    def _d(self, x: torch.Tensor, labels: torch.Tensor | None, net: nn.Module | None = None) -> torch.Tensor:
+    def _d(
+        self, x: Tensor, labels: MaybeTensor, aug: MaybeTensor = None, net: nn.Module | None = None
+    ) -> Tensor:
         net = self.d_ddp if net is None else net
+        x = self.augment.apply(x, aug)
         return net(x) if labels is None else net(x, labels)
+
+    def _aug(self, n: int) -> torch.Tensor | None:
+        """The augmentation's random numbers for n images (None when augmentation is off)."""
+        return self.augment.draw(n, self.noise, self.device)
 
     # ----- the updates -----------------------------------------------------------------------------
     # Each update draws its random numbers here, then runs a pure function of tensors (``_*_update``)
@@ -168,21 +178,35 @@ class Trainer:
             real = real[: max(real.shape[0] // 2, 1)]
             labels = None if labels is None else labels[: real.shape[0]]
         n = real.shape[0]
-        fakes = {"fake_labels": self.sample_labels(n), "z": self.sample_noise(n)}
+        fakes = {"fake_labels": self.sample_labels(n), "z": self.sample_noise(n), "aug_fake": self._aug(n)}
         real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
+        aug_real = self._aug(n)
         self.d_updates += 1
         # A step with the R1 penalty is another computation: it gets a graph of its own.
         suffix = "_r1" if self._r1_due() else ""
         if self.cfg.d_separate_batches:
             # Two optimiser steps, as Keras' train_on_batch(real) then train_on_batch(fake).
             real_out = self._update(
-                "d_real" + suffix, self._d_real_update, real=real, labels=labels, real_t=real_t
+                "d_real" + suffix,
+                self._d_real_update,
+                real=real,
+                labels=labels,
+                real_t=real_t,
+                aug_real=aug_real,
             )
             fake_out = self._update("d_fake", self._d_fake_update, **fakes, fake_t=fake_t)
             d_loss = real_out["d_loss"] + fake_out["d_loss"]
             return self._d_stats(real_out["real_out"], fake_out["fake_out"], d_loss)
         alpha = self._alpha(real) if self.gp_weight else None
-        inputs = {"real": real, "labels": labels, **fakes, "real_t": real_t, "fake_t": fake_t, "alpha": alpha}
+        inputs = {
+            "real": real,
+            "labels": labels,
+            "aug_real": aug_real,
+            **fakes,
+            "real_t": real_t,
+            "fake_t": fake_t,
+        }
+        inputs["alpha"] = alpha
         out = self._update("d" + suffix, self._d_joint_update, **inputs)
         return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"])
 
@@ -192,7 +216,8 @@ class Trainer:
         self.D.train()
         labels = self.sample_labels(n)
         z = self.sample_noise(n)
-        out = self._update("g", self._g_update, z=z, labels=labels, real_t=self._targets(n, "real"))
+        real_t, aug = self._targets(n, "real"), self._aug(n)
+        out = self._update("g", self._g_update, z=z, labels=labels, real_t=real_t, aug_fake=aug)
         return {"g_loss": out["g_loss"]}
 
     def simultaneous_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
@@ -203,6 +228,7 @@ class Trainer:
         fake_labels = self.sample_labels(n)
         inputs = {"real": real, "labels": labels, "z": self.sample_noise(n), "fake_labels": fake_labels}
         real_t, fake_t = self._targets(n, "real"), self._targets(n, "fake")
+        inputs |= {"aug_real": self._aug(n), "aug_fake": self._aug(n)}
         out = self._update("simultaneous", self._simultaneous_update, **inputs, real_t=real_t, fake_t=fake_t)
         self.d_updates += 1
         return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"]) | {"g_loss": out["g_loss"]}
@@ -213,7 +239,7 @@ class Trainer:
         out, grads = self.graphs.run(name, fn, inputs) if self.graphs else fn(**inputs)
         for key, net, opt in (("d", self.D, self.opt_d), ("g", self.G, self.opt_g)):
             if key in grads:
-                for param, grad in zip(net.parameters(), grads[key], strict=True):
+                for param, grad in zip(trainable(net), grads[key], strict=True):
                     param.grad = grad
                 opt.step()
         if "g" in grads and self.ema:
@@ -228,9 +254,11 @@ class Trainer:
         fake_labels: MaybeTensor,
         real_t: Tensor,
         fake_t: Tensor,
+        aug_real: MaybeTensor,
+        aug_fake: MaybeTensor,
     ) -> Outputs:
         fake = self._g(z, fake_labels, self.g_ddp)
-        real_out, fake_out = self._d(real, labels), self._d(fake, fake_labels)
+        real_out, fake_out = self._d(real, labels, aug_real), self._d(fake, fake_labels, aug_fake)
         d_loss = self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
         g_loss = self.loss.g(fake_out, real_t)
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
@@ -247,39 +275,46 @@ class Trainer:
         real_t: Tensor,
         fake_t: Tensor,
         alpha: MaybeTensor,
+        aug_real: MaybeTensor,
+        aug_fake: MaybeTensor,
     ) -> Outputs:
         with torch.no_grad():
             fake = self._g(z, fake_labels)
-        real_out, real_loss = self._d_real_loss(real, labels, real_t)
-        fake_out, fake_loss = self._d_fake_loss(fake, fake_labels, fake_t)
+        real_out, real_loss = self._d_real_loss(real, labels, real_t, aug_real)
+        fake_out, fake_loss = self._d_fake_loss(fake, fake_labels, fake_t, aug_fake)
         loss = real_loss + fake_loss
         if self.gp_weight:
-            # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP).
-            penalty = gradient_penalty(lambda x: self._d(x, labels), real, fake, alpha)
+            # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP) and
+            # are augmented like the real images, so the penalty sees what D sees.
+            penalty = gradient_penalty(lambda x: self._d(x, labels, aug_real), real, fake, alpha)
             loss = loss + self.gp_weight * penalty
         out = {"real_out": real_out, "fake_out": fake_out, "d_loss": loss}
         return _detached(out), {"d": self._grads(loss, self.D)}
 
-    def _d_real_update(self, real: Tensor, labels: MaybeTensor, real_t: Tensor) -> Outputs:
-        real_out, loss = self._d_real_loss(real, labels, real_t)
+    def _d_real_update(
+        self, real: Tensor, labels: MaybeTensor, real_t: Tensor, aug_real: MaybeTensor
+    ) -> Outputs:
+        real_out, loss = self._d_real_loss(real, labels, real_t, aug_real)
         return _detached({"real_out": real_out, "d_loss": loss}), {"d": self._grads(loss, self.D)}
 
-    def _d_fake_update(self, z: Tensor, fake_labels: MaybeTensor, fake_t: Tensor) -> Outputs:
+    def _d_fake_update(
+        self, z: Tensor, fake_labels: MaybeTensor, fake_t: Tensor, aug_fake: MaybeTensor
+    ) -> Outputs:
         with torch.no_grad():
             fake = self._g(z, fake_labels)
-        fake_out, loss = self._d_fake_loss(fake, fake_labels, fake_t)
+        fake_out, loss = self._d_fake_loss(fake, fake_labels, fake_t, aug_fake)
         return _detached({"fake_out": fake_out, "d_loss": loss}), {"d": self._grads(loss, self.D)}
 
-    def _g_update(self, z: Tensor, labels: MaybeTensor, real_t: Tensor) -> Outputs:
+    def _g_update(self, z: Tensor, labels: MaybeTensor, real_t: Tensor, aug_fake: MaybeTensor) -> Outputs:
         # D's gradients are not wanted here: the bare D keeps its DDP wrapper out of this backward.
-        fake_out = self._d(self._g(z, labels, self.g_ddp), labels, self.D)
+        fake_out = self._d(self._g(z, labels, self.g_ddp), labels, aug_fake, self.D)
         g_loss = self.loss.g(fake_out, real_t)
         return {"g_loss": g_loss.detach()}, {"g": self._grads(g_loss, self.G)}
 
     def _grads(self, loss: torch.Tensor, net: nn.Module, retain: bool = False) -> list[torch.Tensor | None]:
         """d loss / d (net's weights). Under DDP through ``backward``, the only path its hooks all-reduce;
         otherwise as outputs, so a captured graph owns its gradient buffers."""
-        params = list(net.parameters())
+        params = trainable(net)
         if not distributed.active():
             grads = torch.autograd.grad(loss, params, retain_graph=retain, allow_unused=True)
             # Laid out as the weights (``.grad`` would be): fused Adam refuses a contiguous gradient for a
@@ -309,11 +344,11 @@ class Trainer:
         return self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
 
     def _d_real_loss(
-        self, real: torch.Tensor, labels: torch.Tensor | None, real_t: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, real: Tensor, labels: MaybeTensor, real_t: Tensor, aug: MaybeTensor
+    ) -> tuple[Tensor, Tensor]:
         lazy_r1 = self._r1_due()
         real = real.detach().requires_grad_(lazy_r1)
-        real_out = self._d(real, labels)
+        real_out = self._d(real, labels, aug)
         loss = self.loss.d_real(real_out, real_t)
         if lazy_r1:
             # Lazy regularisation: applied every r1_every steps, scaled up to keep its average weight.
@@ -321,9 +356,9 @@ class Trainer:
         return real_out, loss
 
     def _d_fake_loss(
-        self, fake: torch.Tensor, labels: torch.Tensor | None, fake_t: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        fake_out = self._d(fake, labels)
+        self, fake: Tensor, labels: MaybeTensor, fake_t: Tensor, aug: MaybeTensor
+    ) -> tuple[Tensor, Tensor]:
+        fake_out = self._d(fake, labels, aug)
         return fake_out, self.loss.d_fake(fake_out, fake_t)
 
     def _d_stats(self, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
@@ -382,6 +417,11 @@ class Trainer:
             load_weights(self.ema.shadow, state["G_ema"], "EMA generator")
             # Checkpoints from before the decay ramp: the D update count is as good a count as any.
             self.ema.updates = state.get("ema_updates", self.d_updates)
+
+
+def trainable(net: nn.Module) -> list[nn.Parameter]:
+    """The weights an optimiser updates: frozen parts (a projected D's feature network) are left out."""
+    return [p for p in net.parameters() if p.requires_grad]
 
 
 def _like(grad: torch.Tensor | None, param: torch.Tensor) -> torch.Tensor | None:

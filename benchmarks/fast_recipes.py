@@ -1,0 +1,218 @@
+"""Time to quality of the fast recipes against the tutorial presets, on one machine; and ganforge's overhead.
+
+Quality is measured on checkpoints after training, so evaluation never eats into a run's clock: each run
+saves a checkpoint every ``--every`` steps, and ``score`` evaluates each one's EMA generator (seed 0)
+against a reference, at the training clock the checkpoint recorded (grids and checkpoint writes count,
+as they do for a user).
+
+    python benchmarks/fast_recipes.py train OUT --preset sn-dcgan --data mnist --minutes 5 --every 500
+    OMP_NUM_THREADS=1 python benchmarks/fast_recipes.py train OUT --preset fastgan --data twemoji ...
+    python benchmarks/fast_recipes.py score OUT --against mnist:test --n 10000
+    python benchmarks/fast_recipes.py score OUT --against twemoji --n 2000        # FD-efficientnet + SWD
+    python benchmarks/fast_recipes.py report OUT... [--png curves.png]
+    python benchmarks/fast_recipes.py overhead [--steps 20 --rounds 5]
+
+``overhead`` times sn-dcgan's training step through ganforge's Trainer and through a minimal hand-written
+PyTorch loop of the same networks, batch, loss, optimisers and EMA, interleaved round by round so that
+both see the same machine state; it prints each side's median images/s and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from ganforge import build_models, get_preset
+from ganforge.metrics.evaluate import build_reference, evaluate, load_reference
+from ganforge.metrics.extractors import default_extractor, get_extractor
+from ganforge.sampling import generate, load_generator
+from ganforge.train.trainer import Trainer
+
+
+def train(out: Path, preset: str, data: str, minutes: float, every: int, seed: int, extra: list[str]) -> None:
+    command = [sys.executable, "-m", "ganforge", "train", data, "--preset", preset, "--minutes", str(minutes)]
+    command += ["--checkpoint-every-steps", str(every), "--keep-checkpoints", "100000", "--seed", str(seed)]
+    command += ["--out", str(out), "--quiet", *extra]
+    start = time.monotonic()
+    subprocess.run(command, check=True)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    info = {
+        "command": " ".join(command[1:]),
+        "process_seconds": time.monotonic() - start,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,  # all cores together: 2 x wall on 2 busy cores
+        "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+        "avx512_bf16": "avx512_bf16" in Path("/proc/cpuinfo").read_text(),
+    }
+    (out / "benchmark_run.json").write_text(json.dumps(info, indent=1))
+
+
+def score(out: Path, against: str, n: int) -> list[dict]:
+    checkpoints = sorted((out / "checkpoints").glob("step_*.pt"))
+    extractor = get_extractor(default_extractor(against.split(":")[0]))
+    reference = None
+    points = []
+    for path in checkpoints:
+        generator, _, step = load_generator(path, torch.device("cpu"))
+        clock = torch.load(path, map_location="cpu", weights_only=True)["state"]["elapsed"]
+        noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+        classes = getattr(generator, "num_classes", None)
+        images = generate(generator, noise, torch.arange(n) % classes if classes else None)
+        if reference is None:
+            reference = build_reference(*load_reference(against, tuple(images.shape[1:])), extractor)
+        metrics = evaluate(images, reference, extractor, seed=0)["metrics"]
+        point = {"step": step, "clock": clock, **{k: v for k, v in metrics.items() if _scalar(v)}}
+        points.append(point)
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in point.items()}))
+    (out / f"curve_{against.replace(':', '_')}.json").write_text(json.dumps(points, indent=1))
+    return points
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, (int, float))
+
+
+def report(runs: list[Path], png: Path | None) -> None:
+    curves = {run: json.loads(next(run.glob("curve_*.json")).read_text()) for run in runs}
+    keys = [k for k in next(iter(curves.values()))[0] if k.startswith(("FD-", "SWD"))][:2]
+    keys = [k for k in keys if k == "SWD" or k.startswith("FD-")]
+    print("| run | steps | minutes | " + " | ".join(f"{k} (last)" for k in keys) + " | classes |")
+    print("|---" * (len(keys) + 4) + "|")
+    for run, points in curves.items():
+        last = points[-1]
+        cells = " | ".join(f"{last[k]:.1f}" for k in keys)
+        classes = last.get("classes_covered", "-")
+        print(f"| {run.name} | {last['step']} | {last['clock'] / 60:.1f} | {cells} | {classes} |")
+    if png:
+        _plot(curves, keys, png)
+
+
+def _plot(curves: dict[Path, list[dict]], keys: list[str], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for run, points in curves.items():
+            ax.plot([p["clock"] / 60 for p in points], [p[key] for p in points], marker="o", label=run.name)
+        ax.set(xlabel="training minutes", ylabel=key, yscale="log", title=f"{key} (lower is better)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+
+
+def overhead(steps: int, rounds: int, precision: str) -> None:
+    cfg = get_preset("sn-dcgan")
+    cfg.train.precision = precision
+    torch.manual_seed(0)
+    g, d = build_models(cfg.model, cfg.data)
+    trainer = Trainer(
+        copy.deepcopy(g), copy.deepcopy(d), cfg.train, cfg.model.latent_dim, torch.device("cpu")
+    )
+    plain = _PlainLoop(copy.deepcopy(g), copy.deepcopy(d), cfg, trainer.amp_dtype)
+    batch = cfg.train.batch_size
+    real = torch.rand(batch, 1, 28, 28) * 2 - 1
+    sides = {"ganforge": lambda: trainer.step(real), "hand-written": lambda: plain.step(real)}
+    for run in sides.values():  # warm-up: allocator, oneDNN primitive caches
+        for _ in range(3):
+            run()
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, run in sides.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                stats = run()
+            float(stats["d_loss"])  # every side's losses are read once per round, as logging does
+            rates[name].append(steps * batch / (time.perf_counter() - start))
+    medians = {name: statistics.median(r) for name, r in rates.items()}
+    for name, r in rates.items():
+        print(
+            f"{name:>12}: median {medians[name]:.0f} images/s over {rounds} rounds ({[round(x) for x in r]})"
+        )
+    print(f"ratio ganforge / hand-written: {medians['ganforge'] / medians['hand-written']:.3f}")
+    print(f"precision {trainer.amp_dtype or 'fp32'}, threads {torch.get_num_threads()}, batch {batch}")
+
+
+class _PlainLoop:
+    """The same step written as a tutorial would: D on real and fake, then G; hinge; Adam; EMA."""
+
+    def __init__(self, g: torch.nn.Module, d: torch.nn.Module, cfg, amp_dtype) -> None:
+        t = cfg.train
+        self.g, self.d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+        self.ema = copy.deepcopy(g).eval().requires_grad_(False)
+        self.opt_g = torch.optim.Adam(g.parameters(), t.g_optim.lr, (t.g_optim.beta1, t.g_optim.beta2))
+        self.opt_d = torch.optim.Adam(d.parameters(), t.d_optim.lr, (t.d_optim.beta1, t.d_optim.beta2))
+        self.latent, self.amp, self.decay, self.n = cfg.model.latent_dim, amp_dtype, t.ema_decay, 0
+
+    def step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        real = real.contiguous(memory_format=torch.channels_last)
+        n = real.shape[0]
+        with torch.autocast("cpu", dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            with torch.no_grad():
+                fake = self.g(torch.randn(n, self.latent))
+            d_loss = F.relu(1 - self.d(real)).mean() + F.relu(1 + self.d(fake)).mean()
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            g_loss = -self.d(self.g(torch.randn(n, self.latent))).mean()
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+        self.n += 1
+        decay = min(self.decay, (1 + self.n) / (10 + self.n))
+        with torch.no_grad():
+            for e, p in zip(self.ema.parameters(), self.g.parameters(), strict=True):
+                e.lerp_(p, 1 - decay)
+            for e, b in zip(self.ema.buffers(), self.g.buffers(), strict=True):
+                e.copy_(b)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("out", type=Path)
+    t.add_argument("--preset", required=True)
+    t.add_argument("--data", default="mnist")
+    t.add_argument("--minutes", type=float, default=5)
+    t.add_argument("--every", type=int, default=500, help="steps between checkpoints (curve points)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("extra", nargs="*", help="more ganforge train flags, after --")
+    s = sub.add_parser("score")
+    s.add_argument("out", type=Path)
+    s.add_argument("--against", default="mnist:test")
+    s.add_argument("--n", type=int, default=10000)
+    r = sub.add_parser("report")
+    r.add_argument("out", nargs="+", type=Path)
+    r.add_argument("--png", type=Path)
+    o = sub.add_parser("overhead")
+    o.add_argument("--steps", type=int, default=20)
+    o.add_argument("--rounds", type=int, default=5)
+    o.add_argument("--precision", default="auto")
+    args = parser.parse_args()
+    if args.what == "train":
+        train(args.out, args.preset, args.data, args.minutes, args.every, args.seed, args.extra)
+    elif args.what == "score":
+        score(args.out, args.against, args.n)
+    elif args.what == "report":
+        report(args.out, args.png)
+    else:
+        overhead(args.steps, args.rounds, args.precision)
+
+
+if __name__ == "__main__":
+    main()
