@@ -9,7 +9,7 @@ as they do for a user).
     OMP_NUM_THREADS=1 python benchmarks/fast_recipes.py train OUT --preset fastgan --data twemoji ...
     python benchmarks/fast_recipes.py score OUT --against mnist:test --n 10000
     python benchmarks/fast_recipes.py score OUT --against twemoji --n 2000        # FD-efficientnet + SWD
-    python benchmarks/fast_recipes.py report OUT... [--png curves.png]
+    python benchmarks/fast_recipes.py report OUT... [--png curves.png] [--x cpu]
     python benchmarks/fast_recipes.py overhead [--steps 20 --rounds 5]
 
 ``overhead`` times sn-dcgan's training step through ganforge's Trainer and through a minimal hand-written
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import os
 import resource
@@ -45,7 +46,12 @@ def train(out: Path, preset: str, data: str, minutes: float, every: int, seed: i
     command += ["--checkpoint-every-steps", str(every), "--keep-checkpoints", "100000", "--seed", str(seed)]
     command += ["--out", str(out), "--quiet", *extra]
     start = time.monotonic()
-    subprocess.run(command, check=True)
+    job = subprocess.Popen(command)
+    while job.poll() is None:
+        _record_cpu(out, job.pid)
+        time.sleep(10)
+    if job.returncode:
+        raise SystemExit(f"training failed with status {job.returncode}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     info = {
         "command": " ".join(command[1:]),
@@ -55,6 +61,41 @@ def train(out: Path, preset: str, data: str, minutes: float, every: int, seed: i
         "avx512_bf16": "avx512_bf16" in Path("/proc/cpuinfo").read_text(),
     }
     (out / "benchmark_run.json").write_text(json.dumps(info, indent=1))
+
+
+def _record_cpu(out: Path, pid: int) -> None:
+    """Append (training clock, CPU seconds of the training process) to OUT/cpu_clock.jsonl.
+
+    CPU time measures the work a run got when other processes share the machine; ``score`` maps each
+    checkpoint's training clock onto it.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        lines = (out / "metrics.jsonl").read_text().splitlines()
+    except OSError:
+        return
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    last = json.loads(lines[-1]) if lines else {}
+    if "wall_time" in last:
+        with (out / "cpu_clock.jsonl").open("a") as fh:
+            fh.write(json.dumps({"time": time.time(), "cpu": cpu, "wall_time": last["wall_time"]}) + "\n")
+
+
+def _cpu_at(out: Path, clock: float) -> float | None:
+    """CPU seconds the training process had used at training clock ``clock`` (linear between samples)."""
+    path = out / "cpu_clock.jsonl"
+    if not path.is_file():
+        return None
+    samples = [(0.0, 0.0)] + [
+        (r["wall_time"], r["cpu"])
+        for r in map(json.loads, path.read_text().splitlines())
+        if r.get("wall_time")
+    ]
+    samples.sort()
+    for (w0, c0), (w1, c1) in itertools.pairwise(samples):
+        if w0 <= clock <= w1 and w1 > w0:
+            return c0 + (c1 - c0) * (clock - w0) / (w1 - w0)
+    return samples[-1][1] if clock >= samples[-1][0] else None
 
 
 def score(out: Path, against: str, n: int) -> list[dict]:
@@ -71,7 +112,8 @@ def score(out: Path, against: str, n: int) -> list[dict]:
         if reference is None:
             reference = build_reference(*load_reference(against, tuple(images.shape[1:])), extractor)
         metrics = evaluate(images, reference, extractor, seed=0)["metrics"]
-        point = {"step": step, "clock": clock, **{k: v for k, v in metrics.items() if _scalar(v)}}
+        point = {"step": step, "clock": clock, "cpu": _cpu_at(out, clock)}
+        point |= {k: v for k, v in metrics.items() if _scalar(v)}
         points.append(point)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in point.items()}))
     (out / f"curve_{against.replace(':', '_')}.json").write_text(json.dumps(points, indent=1))
@@ -82,22 +124,23 @@ def _scalar(value: object) -> bool:
     return isinstance(value, (int, float))
 
 
-def report(runs: list[Path], png: Path | None) -> None:
+def report(runs: list[Path], png: Path | None, x: str) -> None:
     curves = {run: json.loads(next(run.glob("curve_*.json")).read_text()) for run in runs}
-    keys = [k for k in next(iter(curves.values()))[0] if k.startswith(("FD-", "SWD"))][:2]
-    keys = [k for k in keys if k == "SWD" or k.startswith("FD-")]
-    print("| run | steps | minutes | " + " | ".join(f"{k} (last)" for k in keys) + " | classes |")
-    print("|---" * (len(keys) + 4) + "|")
+    first = next(iter(curves.values()))[0]
+    keys = [k for k in first if k.startswith("FD-")][:1] + [k for k in first if k == "SWD"]
+    print("| run | steps | training minutes | CPU minutes | " + " | ".join(keys) + " | classes |")
+    print("|---" * (len(keys) + 5) + "|")
     for run, points in curves.items():
-        last = points[-1]
-        cells = " | ".join(f"{last[k]:.1f}" for k in keys)
-        classes = last.get("classes_covered", "-")
-        print(f"| {run.name} | {last['step']} | {last['clock'] / 60:.1f} | {cells} | {classes} |")
+        for p in points:
+            cells = " | ".join(f"{p[k]:.1f}" for k in keys)
+            cpu = f"{p['cpu'] / 60:.1f}" if p.get("cpu") is not None else "-"
+            classes = p.get("classes_covered", "-")
+            print(f"| {run.name} | {p['step']} | {p['clock'] / 60:.1f} | {cpu} | {cells} | {classes} |")
     if png:
-        _plot(curves, keys, png)
+        _plot(curves, keys, png, x)
 
 
-def _plot(curves: dict[Path, list[dict]], keys: list[str], png: Path) -> None:
+def _plot(curves: dict[Path, list[dict]], keys: list[str], png: Path, x: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,8 +149,10 @@ def _plot(curves: dict[Path, list[dict]], keys: list[str], png: Path) -> None:
     fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         for run, points in curves.items():
-            ax.plot([p["clock"] / 60 for p in points], [p[key] for p in points], marker="o", label=run.name)
-        ax.set(xlabel="training minutes", ylabel=key, yscale="log", title=f"{key} (lower is better)")
+            shown = [p for p in points if p.get(x) is not None]
+            ax.plot([p[x] / 60 for p in shown], [p[key] for p in shown], marker="o", label=run.name)
+        label = "training minutes (wall clock)" if x == "clock" else "CPU minutes of the training process"
+        ax.set(xlabel=label, ylabel=key, yscale="log", title=f"{key} (lower is better)")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -199,6 +244,7 @@ def main() -> None:
     r = sub.add_parser("report")
     r.add_argument("out", nargs="+", type=Path)
     r.add_argument("--png", type=Path)
+    r.add_argument("--x", choices=["clock", "cpu"], default="clock", help="the plot's x axis")
     o = sub.add_parser("overhead")
     o.add_argument("--steps", type=int, default=20)
     o.add_argument("--rounds", type=int, default=5)
@@ -209,7 +255,7 @@ def main() -> None:
     elif args.what == "score":
         score(args.out, args.against, args.n)
     elif args.what == "report":
-        report(args.out, args.png)
+        report(args.out, args.png, args.x)
     else:
         overhead(args.steps, args.rounds, args.precision)
 

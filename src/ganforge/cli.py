@@ -16,9 +16,18 @@ from ganforge.data import BUILTIN
 from ganforge.errors import UserError
 from ganforge.fileio import append_line, write_atomic
 from ganforge.gan import resolve_device
+from ganforge.latent import parse_seeds, seeded_noise, truncate
 from ganforge.metrics.extractors import default_extractor, get_extractor
 from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS, default_preset, get_preset
-from ganforge.sampling import animate, generate, load_generator, write_samples
+from ganforge.sampling import (
+    WALK_FORMATS,
+    animate,
+    generate,
+    load_generator,
+    save_animation,
+    walk_frames,
+    write_samples,
+)
 from ganforge.train import distributed
 from ganforge.train.run import TrainingRun, default_run_dir
 
@@ -154,6 +163,30 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="grid .png, array .npy, or a folder")
     sample.add_argument("--label", type=int, help="class-conditional runs: draw only this class")
     sample.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
+    sample.add_argument(
+        "--truncation", type=float, help="pull the noise toward its mean: z * PSI, PSI in [0, 1] (1 = off)"
+    )
+
+    walk = sub.add_parser(
+        "interpolate",
+        help="an animated walk through the latent space between seeds",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge interpolate runs/demo --seeds 1,5,9 --frames 48 --out walk.gif\n"
+        "  ganforge interpolate runs/demo --seeds 0,1,2,0 --rows 4 --truncation 0.7 --out walks.gif\n"
+        "  ganforge interpolate runs/cond --seeds 3,4 --label 7 --out sevens.mp4   (.mp4: imageio-ffmpeg)\n",
+    )
+    walk.add_argument("run", type=Path, help="run directory or checkpoint file")
+    walk.add_argument(
+        "--seeds", required=True, help="comma-separated noise seeds to pass through, e.g. 1,5,9"
+    )
+    walk.add_argument("--frames", type=int, default=48, help="frames in the whole walk (default 48)")
+    walk.add_argument("--rows", type=int, default=1, help="walks side by side, each through its own seeds")
+    walk.add_argument("--out", type=Path, required=True, help=".gif, or .mp4 with imageio-ffmpeg")
+    walk.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")
+    walk.add_argument("--truncation", type=float, help="z * PSI, PSI in [0, 1] (1 = off)")
+    walk.add_argument("--label", type=int, help="class-conditional runs: walk within this class")
+    walk.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
+    walk.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
 
     anim = sub.add_parser(
         "animate",
@@ -226,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval": cmd_eval,
         "prepare": cmd_prepare,
         "presets": cmd_presets,
+        "interpolate": cmd_interpolate,
     }
     try:
         return commands[args.command](args)
@@ -308,17 +342,38 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """``ganforge sample``."""
     if args.n <= 0:
         raise UserError(f"--n must be positive, got {args.n}")
+    truncate(torch.zeros(1), args.truncation)  # a bad value is refused before the checkpoint is read
     generator, cfg, _ = load_generator(args.checkpoint or args.run, resolve_device(args.device))
-    noise = torch.randn(args.n, generator.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    labels = None
-    if args.label is not None:
-        if not cfg.model.conditional:
-            raise UserError("--label needs a class-conditional run (trained with --conditional true)")
-        if not 0 <= args.label < cfg.model.num_classes:
-            raise UserError(f"--label must be in 0..{cfg.model.num_classes - 1}, got {args.label}")
-        labels = torch.full((args.n,), args.label, dtype=torch.long)
+    noise = truncate(seeded_noise(args.seed, args.n, generator.latent_dim), args.truncation)
+    _check_label(cfg, args.label)
+    labels = None if args.label is None else torch.full((args.n,), args.label, dtype=torch.long)
     print(f"wrote {write_samples(generate(generator, noise, labels), args.out)}")
     return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    """``ganforge interpolate``."""
+    seeds = parse_seeds(args.seeds)
+    truncate(torch.zeros(1), args.truncation)
+    if args.frames < 2 or args.rows < 1 or args.fps <= 0:
+        raise UserError("--frames must be at least 2, --rows at least 1 and --fps positive")
+    if Path(args.out).suffix.lower() not in WALK_FORMATS or not Path(args.out).parent.is_dir():
+        save_animation([], args.out)  # raises the one-line reason before any work
+    generator, cfg, _ = load_generator(args.checkpoint or args.run, resolve_device(args.device))
+    _check_label(cfg, args.label)
+    frames = walk_frames(generator, seeds, args.frames, args.rows, args.truncation, args.label)
+    save_animation(frames, args.out, args.fps)
+    print(f"wrote {args.out}: {args.frames} frames, {args.rows} walk(s) through seeds {seeds}")
+    return 0
+
+
+def _check_label(cfg: RunConfig, label: int | None) -> None:
+    if label is None:
+        return
+    if not cfg.model.conditional:
+        raise UserError("--label needs a class-conditional run (trained with --conditional true)")
+    if not 0 <= label < cfg.model.num_classes:
+        raise UserError(f"--label must be in 0..{cfg.model.num_classes - 1}, got {label}")
 
 
 def cmd_animate(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Turning a generator into pictures and arrays: fixed-noise grids, sample files, animated GIFs."""
+"""Turning a generator into pictures and arrays: fixed-noise grids, sample files, animated GIFs, walks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
+from ganforge.latent import truncate, walk
 from ganforge.models import build_models
 
 
@@ -129,6 +130,75 @@ def animate(samples_dir: Path, out: Path, seconds_per_frame: float = 0.5) -> int
             loop=0,
         )
     return len(labelled)
+
+
+ROW_SEED_STRIDE = 1_000_003  # row r of a walk grid walks through seed + r * this: rows never share seeds
+WALK_FORMATS = (".gif", ".mp4")
+
+
+def walk_frames(
+    generator: nn.Module,
+    seeds: list[int],
+    frames: int,
+    rows: int = 1,
+    psi: float | None = None,
+    label: int | None = None,
+) -> list[Image.Image]:
+    """Pictures of a latent walk: each frame stacks ``rows`` walks through ``seeds`` (row r through
+    seed + r * ROW_SEED_STRIDE), noise truncated by ``psi``. Conditional generators draw ``label``, or
+    class r in row r."""
+    if rows < 1:
+        raise UserError(f"--rows must be at least 1, got {rows}")
+    dim = generator.latent_dim
+    walks = [walk([s + r * ROW_SEED_STRIDE for s in seeds], frames, dim) for r in range(rows)]
+    noise = truncate(torch.stack(walks, dim=1).reshape(frames * rows, dim), psi)  # frame-major
+    classes = getattr(generator, "num_classes", None)
+    labels = None
+    if classes is not None:
+        per_row = torch.full((rows,), label) if label is not None else torch.arange(rows) % classes
+        labels = per_row.repeat(frames)
+    images = generate(generator, noise, labels)
+    scale = max(1, 96 // images.shape[-1])  # 28 px digits become 84 px: a walk is for looking at
+    return [make_grid(images[f * rows : (f + 1) * rows], nrow=1, scale=scale) for f in range(frames)]
+
+
+def save_animation(frames: list[Image.Image], out: Path, fps: float = 12.0) -> None:
+    """Write frames as an animated ``.gif`` (always available) or ``.mp4`` (needs imageio-ffmpeg); atomic.
+
+    Raises:
+        UserError: another extension, a missing folder, or no imageio-ffmpeg for .mp4.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in WALK_FORMATS:
+        raise UserError(f"--out {out}: use a .gif or an .mp4 file")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
+    if out.suffix.lower() == ".mp4":
+        try:
+            import imageio.v2 as imageio
+            import imageio_ffmpeg  # noqa: F401  (imageio finds ffmpeg through it)
+        except ImportError:
+            raise UserError(
+                "writing .mp4 needs: pip install imageio imageio-ffmpeg (or ganforge[video])"
+            ) from None
+        # Even sizes: the H.264 encoder's colour subsampling needs them.
+        rgb = [np.asarray(_even(f.convert("RGB"))) for f in frames]
+        with atomic_path(out) as tmp:
+            imageio.mimwrite(tmp, rgb, fps=fps, macro_block_size=1)
+        return
+    with atomic_path(out) as tmp:
+        frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0
+        )
+
+
+def _even(picture: Image.Image) -> Image.Image:
+    w, h = picture.width + picture.width % 2, picture.height + picture.height % 2
+    if (w, h) == picture.size:
+        return picture
+    padded = Image.new("RGB", (w, h), "white")
+    padded.paste(picture, (0, 0))
+    return padded
 
 
 def _label(picture: Image.Image, text: str) -> Image.Image:

@@ -37,6 +37,9 @@ def test_real_train_is_close_to_real_test_and_noise_is_far(tmp_path, capsys):
     assert r["KID-mnist-cnn"] * 50 < n["KID-mnist-cnn"]
     assert r["classes_covered"] == 10 and r["class_kl_to_real"] < 0.01
     assert r["precision"] > 0.7 and r["recall"] > 0.7 and n["precision"] < 0.05
+    # The weight-free SWD agrees, per level too, and says how it was computed.
+    assert r["SWD"] * 10 < n["SWD"] and {"SWD-28", "SWD-14"} <= set(r)
+    assert real["provenance"]["swd"].startswith("Laplacian pyramid")
     provenance = real["provenance"]
     assert provenance["extractor"] == "mnist-cnn" and provenance["n_generated"] == 1500
     assert provenance["n_reference"] == 10000 and provenance["reference"] == "mnist:test"

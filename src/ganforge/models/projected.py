@@ -11,7 +11,11 @@ Layout for an (N, 3, s, s) image in [-1, 1] (feature sizes for s = 64):
 - cross-channel mixing (CCM), fixed random: a 1x1 conv per scale to ``width`` channels.
 - cross-scale mixing (CSM), fixed random: from the coarsest scale down, a 3x3 conv of the scale's CCM
   output plus the coarser result upsampled, so every scale also carries the coarser ones.
-- heads, trained: per scale, spectral-norm down blocks to 4x4 (or less) and a conv to one logit map.
+- heads, trained: per scale, spectral-norm down blocks with BatchNorm to 4x4 (or less) and a conv to
+  one logit map.
+
+The paper resizes every image to 224 px first; on a CPU that costs 12x the feature network's work at
+64 px, so images go in at their own size here (feature maps of s/4 ... s/32).
 
 "Frozen" means the feature network and both mixings never change: their weights have
 ``requires_grad=False`` (the trainer's optimiser leaves them out) and ``train()`` keeps the feature
@@ -26,7 +30,6 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.models.lightgan import DownBlock
 from ganforge.pretrained import load_efficientnet_lite0
 
 # (last block index, channels) of the four feature scales of EfficientNet-Lite0
@@ -88,13 +91,23 @@ class RandomMixing(nn.Module):
 
 
 class ScaleHead(nn.Module):
-    """A small trained discriminator on one feature scale: down blocks to 4x4, then an SN conv to logits."""
+    """A small trained discriminator on one feature scale: down blocks to 4x4, then an SN conv to logits.
+
+    Each down block is SN conv 4x4 stride 2 -> BatchNorm -> LeakyReLU 0.2, as in the paper's heads: the
+    frozen features' scale is arbitrary, and without the normalisation D's logits grow to +-10 within a
+    few hundred steps (measured), leaving G a saturated critic.
+    """
 
     def __init__(self, width: int, resolution: int) -> None:
         super().__init__()
-        blocks, res = [], resolution
+        blocks: list[nn.Module] = []
+        res = resolution
         while res > 4:
-            blocks.append(DownBlock(width, width))
+            blocks += [
+                spectral_norm(nn.Conv2d(width, width, 4, 2, 1)),
+                nn.BatchNorm2d(width),
+                nn.LeakyReLU(0.2),
+            ]
             res //= 2
         self.blocks = nn.Sequential(*blocks)
         self.out = spectral_norm(nn.Conv2d(width, 1, min(res, 4)))
