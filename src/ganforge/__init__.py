@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 __version__ = "0.1.0"
 
 from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
@@ -63,9 +65,21 @@ __all__ = [
     "build_models",
     "get_preset",
     "load_data",
+    "load_generator",
     "register_model",
     "train_preset",
 ]
+
+
+def load_generator(folder: str | Path) -> torch.nn.Module:
+    """The generator of a folder written by ``ganforge export`` (safetensors + config.json), in eval mode.
+
+    It maps noise ``torch.randn(n, generator.latent_dim)`` (and class labels, if conditional) to images in
+    [-1, 1]. Needs ``safetensors`` (the ``[export]`` extra).
+    """
+    from ganforge.export import load_exported
+
+    return load_exported(Path(folder))
 
 
 def train_preset(

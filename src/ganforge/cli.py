@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -223,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-size", type=int, default=64, help="size folders are loaded at for RGB extractors"
     )
 
+    exp = sub.add_parser(
+        "export",
+        help="the generator as ONNX + safetensors with a model card, loadable without the run",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge export runs/demo --out exported/demo\n"
+        "  ganforge export runs/demo --checkpoint runs/demo/checkpoints/best.pt --out exported/best\n",
+    )
+    exp.add_argument("run", type=Path, help="run directory or checkpoint file")
+    exp.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
+    exp.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
+
     prep = sub.add_parser(
         "prepare",
         help="decode a folder of images once into a sharded uint8 store (data larger than memory)",
@@ -260,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "prepare": cmd_prepare,
         "presets": cmd_presets,
         "interpolate": cmd_interpolate,
+        "export": cmd_export,
     }
     try:
         return commands[args.command](args)
@@ -328,14 +341,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     state = run.fit()
+    # Under `--nproc` the wrapper reports a Ctrl-C itself; torchrun's agent must see a clean exit.
+    interrupted = 130 if run.stop_signal == "SIGINT" and not os.environ.get(distributed.WRAPPED) else 0
     if not run.world.main:
-        return 130 if run.stop_signal == "SIGINT" else 0
+        return interrupted
     partial = f" + {state.batch_in_epoch} batches" if state.batch_in_epoch else ""
     print(
         f"done: step {state.step} ({state.epoch} epochs{partial}), {state.elapsed:.0f}s trained; "
         f"run directory {run.run_dir}"
     )
-    return 130 if run.stop_signal == "SIGINT" else 0
+    return interrupted
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -364,6 +379,18 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     frames = walk_frames(generator, seeds, args.frames, args.rows, args.truncation, args.label)
     save_animation(frames, args.out, args.fps)
     print(f"wrote {args.out}: {args.frames} frames, {args.rows} walk(s) through seeds {seeds}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``ganforge export``."""
+    from ganforge.export import export_run  # imported on use: onnx is an optional extra
+
+    done = export_run(args.run, args.out, args.checkpoint)
+    print(
+        f"exported step {done.step} to {done.out}/ (generator.onnx, generator.safetensors, config.json, "
+        f"README.md, samples.png); onnxruntime vs PyTorch: largest difference {done.max_abs_diff:.2g}"
+    )
     return 0
 
 

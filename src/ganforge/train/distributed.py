@@ -8,11 +8,14 @@ callbacks call them unconditionally. docs/distributed.md has the commands.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -163,7 +166,8 @@ def wrap(net: nn.Module, device: torch.device, sync_bn: bool) -> nn.Module:
 def torchrun(nproc: int, argv: list[str]) -> int:
     """Run ``ganforge`` with ``argv`` as ``nproc`` processes under torchrun on this machine.
 
-    Returns torchrun's exit status, or 130 after a Ctrl-C (the processes save a checkpoint and stop).
+    Returns torchrun's exit status, or 130 after a Ctrl-C (143 after SIGTERM): the processes save a
+    checkpoint and stop.
 
     Each process gets an equal share of the CPU cores for its math threads (torchrun would give each one).
     """
@@ -179,12 +183,36 @@ def torchrun(nproc: int, argv: list[str]) -> int:
         "ganforge",
         *argv,
     ]
-    job, interrupted = subprocess.Popen(command, env=env), False
-    while True:
-        try:
-            status = job.wait()
-            # torchrun reports a Ctrl-C as a failure; the training processes did save and stop.
-            return 130 if interrupted else status
-        except KeyboardInterrupt:
-            # Ctrl-C reached the training processes too: they finish the step, save and exit; wait for it.
-            interrupted = True
+    env[WRAPPED] = "1"
+    # Its own session: a terminal's Ctrl-C reaches this process alone, not torchrun's agent (which would
+    # print a SignalException traceback and exit 1). The signal is forwarded to the training processes,
+    # which finish the step, save a checkpoint and exit cleanly; the agent then ends normally.
+    job = subprocess.Popen(command, env=env, start_new_session=True)
+    stopped: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+        workers = _children(job.pid)
+        for pid in workers or [job.pid]:  # before the workers exist, the agent itself stops them
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status = job.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 130 if signal.SIGINT in stopped else (143 if stopped else status)
+
+
+WRAPPED = "GANFORGE_NPROC_WRAPPED"  # set for processes started by ``ganforge train --nproc``
+
+
+def _children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (Linux /proc; empty elsewhere)."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return []

@@ -198,15 +198,8 @@ class Trainer:
             d_loss = real_out["d_loss"] + fake_out["d_loss"]
             return self._d_stats(real_out["real_out"], fake_out["fake_out"], d_loss)
         alpha = self._alpha(real) if self.gp_weight else None
-        inputs = {
-            "real": real,
-            "labels": labels,
-            "aug_real": aug_real,
-            **fakes,
-            "real_t": real_t,
-            "fake_t": fake_t,
-        }
-        inputs["alpha"] = alpha
+        inputs = {"real": real, "labels": labels, "aug_real": aug_real, **fakes, "real_t": real_t}
+        inputs |= {"fake_t": fake_t, "alpha": alpha}
         out = self._update("d" + suffix, self._d_joint_update, **inputs)
         return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"])
 
@@ -368,6 +361,15 @@ class Trainer:
             "d_real": squash(real_out.float()).mean(),
             "d_fake": squash(fake_out.float()).mean(),
         }
+
+    def release_distributed(self) -> None:
+        """Drop the DDP wrappers (before the process group is destroyed).
+
+        DDP's reducer holds the process group: left to the interpreter's shutdown, the group's gloo
+        threads could outlive it and abort the process ("terminate called without an active
+        exception") after a run that finished.
+        """
+        self.g_ddp, self.d_ddp = self.G, self.D
 
     def weights_finite(self) -> bool:
         """True when every weight and float buffer of G, D (and the EMA) is finite; one host sync."""
