@@ -2,7 +2,7 @@
 # Installs what the tests need, then lint, format check and the test suite (CPU only, a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh dev,rgb-metrics,export,video
+bash scripts/install.sh dev,rgb-metrics,export,video,tensorboard
 # Fashion-MNIST (offline, Debian): best effort; the tests that need it are skipped without it.
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } \

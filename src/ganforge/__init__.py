@@ -36,6 +36,7 @@ from ganforge.train.callbacks import (
 )
 from ganforge.train.health import DivergenceGuard, HealthMonitor, TrainingDiverged
 from ganforge.train.run import TrainingRun
+from ganforge.train.tensorboard import TensorBoard
 
 __all__ = [
     "GAN",
@@ -56,6 +57,7 @@ __all__ = [
     "ModelConfig",
     "OptimConfig",
     "RunConfig",
+    "TensorBoard",
     "TrainConfig",
     "TrainState",
     "TrainingDiverged",

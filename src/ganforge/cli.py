@@ -77,6 +77,7 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--eval-every": ("train.eval_every", int, "steps between quality evaluations (FD, KID, classes)"),
     "--eval-n": ("train.eval_n", int, "images generated per quality evaluation (default 2000)"),
     "--eval-against": ("train.eval_against", str, "reference for --eval-every (default DATA:test)"),
+    "--tensorboard": ("train.tensorboard", bool, "also log to RUN/tensorboard for TensorBoard (true/false)"),
     "--beta1-g": ("train.g_optim.beta1", float, "generator Adam beta1"),
     "--beta1-d": ("train.d_optim.beta1", float, "discriminator Adam beta1"),
     "--spectral-norm": ("model.spectral_norm", bool, "spectral normalisation on D (1/0, true/false)"),

@@ -109,6 +109,7 @@ class TrainConfig:
     eval_every: int | None = None
     eval_n: int = 2000
     eval_against: str | None = None
+    tensorboard: bool = False  # also write RUN/tensorboard/ event files (the [tensorboard] extra)
 
 
 @dataclass

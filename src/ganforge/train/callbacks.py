@@ -120,13 +120,17 @@ class MetricsLogger(Callback):
         if distributed.size() > 1:
             record["processes"] = distributed.size()
         self.records.append(record)
+        self.emit(gan, record, final, seconds / steps)
+        self._reset()
+
+    def emit(self, gan: GAN, record: dict[str, Any], final: bool, seconds_per_step: float = 0.0) -> None:
+        """Write one interval's record: to the JSONL file and the progress line (subclasses: elsewhere)."""
         if self.path:
             append_line(self.path, record)
         if self.progress:
             total = gan.total_steps
-            eta = (total - gan.state.step) * seconds / steps if total else gan.seconds_left()
+            eta = (total - gan.state.step) * seconds_per_step if total else gan.seconds_left()
             self.progress.update(record, eta, force=final)
-        self._reset()
 
 
 def truncate_metrics(path: Path, step: int) -> None:

@@ -37,10 +37,11 @@ from ganforge.train.callbacks import (
     MetricsLogger,
     truncate_metrics,
 )
-from ganforge.train.health import DivergenceGuard, HealthMonitor
+from ganforge.train.health import DivergenceGuard, HealthMonitor, Report
 from ganforge.train.lock import RunLock
 from ganforge.train.progress import Progress
 from ganforge.train.quality import QualityEvaluator
+from ganforge.train.tensorboard import TensorBoard
 
 __all__ = ["TrainState", "TrainingRun", "default_run_dir"]
 
@@ -165,21 +166,28 @@ class TrainingRun:
         # Every process averages the logged statistics and agrees on checkpoints and recoveries; only
         # rank 0 writes files and draws pictures.
         logger = MetricsLogger(metrics if main else None, t.log_every, self.progress if main else None)
+        loggers: list[MetricsLogger] = [logger]
+        if t.tensorboard:
+            board = self.run_dir / "tensorboard"
+            loggers.append(TensorBoard(board, t.log_every, t.sample_every, self.cfg.to_dict()))
+
+        def report(gan: GAN, record: dict) -> None:
+            for each in loggers:
+                each.event(gan, record)
+
         everywhere: list[Callback] = [
-            DivergenceGuard(
-                t.log_every, t.max_restarts, t.restart_lr_factor, self._last_good, report=logger.event
-            ),
-            logger,
+            DivergenceGuard(t.log_every, t.max_restarts, t.restart_lr_factor, self._last_good, report=report),
+            *loggers,
         ]
         rank0: list[Callback] = [
-            HealthMonitor(t.log_every, t.d_win_steps, t.min_diversity, t.sample_every, report=logger.event),
+            HealthMonitor(t.log_every, t.d_win_steps, t.min_diversity, t.sample_every, report=report),
             ImageGrid(self.run_dir / "samples", every_steps=t.sample_every),
         ]
         checkpointer = Checkpointer(
             self.run_dir, self.cfg.to_dict(), t.checkpoint_every, t.checkpoint_every_steps, t.keep_checkpoints
         )
         plots = [
-            *self._quality(logger),
+            *self._quality(report),
             LossPlot(metrics, self.run_dir / "losses.png", every_steps=t.sample_every),
         ]
         return everywhere + (rank0 if main else []) + [checkpointer] + (plots if main else [])
@@ -188,24 +196,21 @@ class TrainingRun:
         # Built before training starts, so a missing extractor or reference fails at once, and the
         # reference features are computed (or read from the cache) once, not at every evaluation.
         t, source = self.cfg.train, self.cfg.data.source
-        against = t.eval_against or (f"{source}:test" if source in ("mnist", "fashion-mnist") else None)
-        if against is None:
-            raise UserError(
-                "--eval-every needs --eval-against and a feature extractor for these images; the built-in "
-                "extractors cover mnist and fashion-mnist (28x28 grayscale)"
-            )
+        # Digits against their test split; other data (twemoji, folders) against the training images
+        # themselves, with EfficientNet-Lite0 features and the SWD.
+        against = t.eval_against or (f"{source}:test" if source in ("mnist", "fashion-mnist") else source)
         d = self.cfg.data
         data, name = load_reference(against, (d.channels, d.image_size, d.image_size))
         extractor = get_extractor(default_extractor(name.split(":")[0]))
         return build_reference(data, name, extractor), extractor
 
-    def _quality(self, logger: MetricsLogger) -> list[Callback]:
+    def _quality(self, report: Report) -> list[Callback]:
         if self.quality_setup is None:
             return []
         reference, extractor = self.quality_setup
         t = self.cfg.train
         evaluator = QualityEvaluator(
-            t.eval_every, reference, extractor, t.eval_n, self.run_dir, self.cfg.to_dict(), logger.event
+            t.eval_every, reference, extractor, t.eval_n, self.run_dir, self.cfg.to_dict(), report
         )
         return [evaluator]
 
