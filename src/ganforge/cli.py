@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import torch
 
 from ganforge import __version__
 from ganforge.config import RunConfig
 from ganforge.data import BUILTIN
 from ganforge.errors import UserError
-from ganforge.fileio import append_line, write_atomic
+from ganforge.fileio import append_line, atomic_folder, write_atomic
 from ganforge.gan import resolve_device
 from ganforge.latent import parse_seeds, seeded_noise, truncate
 from ganforge.metrics.extractors import default_extractor, get_extractor
@@ -25,7 +26,9 @@ from ganforge.sampling import (
     animate,
     generate,
     load_generator,
+    make_grid,
     save_animation,
+    save_png,
     walk_frames,
     write_samples,
 )
@@ -225,6 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-size", type=int, default=64, help="size folders are loaded at for RGB extractors"
     )
 
+    proj = sub.add_parser(
+        "project",
+        help="find the noise (and label) whose generated image is closest to a given image",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge project digit.png runs/demo --out projected/\n"
+        "  ganforge project face.png runs/faces --steps 500 --starts 16 --out projected-face/\n",
+    )
+    proj.add_argument("image", type=Path, help="the image to reconstruct (PNG, JPEG, ...)")
+    proj.add_argument("run", type=Path, help="run directory or checkpoint file")
+    proj.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
+    proj.add_argument("--steps", type=int, default=300, help="Adam steps on the noise (default 300)")
+    proj.add_argument("--starts", type=int, default=8, help="random starts optimised together (default 8)")
+    proj.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    proj.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
+
     exp = sub.add_parser(
         "export",
         help="the generator as ONNX + safetensors with a model card, loadable without the run",
@@ -274,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "presets": cmd_presets,
         "interpolate": cmd_interpolate,
         "export": cmd_export,
+        "project": cmd_project,
     }
     try:
         return commands[args.command](args)
@@ -391,6 +410,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(
         f"exported step {done.step} to {done.out}/ (generator.onnx, generator.safetensors, config.json, "
         f"README.md, samples.png); onnxruntime vs PyTorch: largest difference {done.max_abs_diff:.2g}"
+    )
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    """``ganforge project``."""
+    from ganforge.projection import load_image, project
+
+    if args.steps < 1 or args.starts < 1:
+        raise UserError("--steps and --starts must be positive")
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        raise UserError(f"--out {args.out} exists and is not an empty folder; choose a new one")
+    generator, cfg, _ = load_generator(args.checkpoint or args.run, torch.device("cpu"))
+    target = load_image(args.image, cfg.data.channels, cfg.data.image_size)
+    result = project(generator, cfg, target, args.steps, args.starts, seed=args.seed)
+    scale = max(1, 96 // cfg.data.image_size)
+    with atomic_folder(args.out) as work:
+        save_png(make_grid(target, scale=scale), work / "target.png")
+        save_png(make_grid(result.reconstruction, scale=scale), work / "reconstruction.png")
+        frames = [make_grid(torch.cat([target, frame]), nrow=2, scale=scale) for frame in result.frames]
+        save_animation(frames, work / "progress.gif", fps=8)
+        np.save(work / "z.npy", result.z.numpy())
+        if result.label is not None:
+            (work / "label.txt").write_text(f"{result.label}\n")
+    label = f", label {result.label}" if result.label is not None else ""
+    print(
+        f"wrote {args.out}/ (target.png, reconstruction.png, progress.gif, z.npy{label and ', label.txt'}): "
+        f"pixel RMSE {result.pixel_rmse:.3f}{label} against {result.random_rmse:.3f} for random samples "
+        f"(pixels in [-1, 1]; feature loss: {result.feature})"
     )
     return 0
 

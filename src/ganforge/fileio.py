@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ganforge.errors import WriteFailed
+from ganforge.errors import UserError, WriteFailed
 
 
 @contextlib.contextmanager
@@ -39,6 +40,30 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 TEMP_MARK = ".tmp"
+
+
+@contextlib.contextmanager
+def atomic_folder(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it is renamed to ``out``, on error removed.
+
+    Raises:
+        UserError: ``out`` exists and is not an empty folder, or its parent folder does not exist.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out} exists and is not an empty folder; choose a new one")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
+    with _as_write_failed(out):
+        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=TEMP_MARK))
+    try:
+        yield work
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def remove_stale_temps(folder: Path) -> list[Path]:

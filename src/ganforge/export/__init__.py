@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from ganforge.checkpoint import find_checkpoint, load_checkpoint, load_weights
 from ganforge.config import RunConfig
 from ganforge.errors import UserError
 from ganforge.export.card import model_card
+from ganforge.fileio import atomic_folder
 from ganforge.latent import seeded_noise
 from ganforge.models import build_models
 from ganforge.sampling import generate, make_grid, save_png
@@ -56,10 +55,6 @@ def export_run(target: Path, out: Path, checkpoint: Path | None = None) -> Expor
     """
     _require_packages()
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out} exists and is not an empty folder; choose a new one")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
     path = find_checkpoint(checkpoint or target)
     state = load_checkpoint(path)
     cfg = RunConfig.from_dict(state["config"])
@@ -68,20 +63,13 @@ def export_run(target: Path, out: Path, checkpoint: Path | None = None) -> Expor
     load_weights(generator, weights.get("G_ema", weights["G"]), "generator")
     generator.eval()
     run_dir = target if Path(target).is_dir() else None
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
-    try:
+    with atomic_folder(out) as work:
         diff = _write_onnx(generator, work / "generator.onnx")
         _write_weights(generator, cfg, work)
         images = generate(generator, seeded_noise(0, 64, generator.latent_dim))
         save_png(make_grid(images, scale=max(1, 64 // images.shape[-1])), work / "samples.png")
         info = _training_info(state, cfg, run_dir, path) | {"onnx_max_abs_diff": diff}
         (work / "README.md").write_text(model_card(cfg, generator, info))
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        work.rename(out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return Exported(out, int(state["state"]["step"]), diff)
 
 
