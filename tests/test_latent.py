@@ -9,7 +9,7 @@ from PIL import Image
 
 from ganforge.cli import main
 from ganforge.errors import UserError
-from ganforge.latent import parse_seeds, seeded_noise, slerp, truncate, walk
+from ganforge.latent import label_walk, parse_labels, parse_seeds, seeded_noise, slerp, truncate, walk
 from ganforge.train.run import TrainingRun
 
 
@@ -77,3 +77,28 @@ def test_interpolate_and_truncated_samples_from_a_run(tiny_cfg, tmp_path, capsys
         assert main(["interpolate", str(run), *argv]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "none").exists() and not (tmp_path / "w.avi").exists()
+
+
+def test_label_walk_blends_from_class_to_class():
+    weights = label_walk([1, 7, 9], 5, 10)
+    assert torch.allclose(weights.sum(1), torch.ones(5))
+    assert weights[0].argmax() == 1 and weights[2].argmax() == 7 and weights[4].argmax() == 9
+    assert torch.allclose(weights[1, [1, 7]], torch.tensor([0.5, 0.5]))
+    with pytest.raises(UserError, match="one class per seed"):
+        parse_labels("1", 2, 10)
+    with pytest.raises(UserError, match="0..9"):
+        parse_labels("1,12", 2, 10)
+
+
+def test_conditional_walk_between_labels(tmp_path, capsys):
+    argv = ["train", "mnist", "--conditional", "true", "--steps", "2", "--batch-size", "8", "--limit", "64"]
+    assert main([*argv, "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    out = tmp_path / "walk.gif"
+    walk_args = ["--seeds", "1,2,3", "--labels", "1,7,9", "--frames", "5", "--out", str(out)]
+    assert main(["interpolate", str(tmp_path / "run"), *walk_args]) == 0
+    assert Image.open(out).n_frames == 5
+    assert (
+        main(["interpolate", str(tmp_path / "run"), "--seeds", "1,2", "--labels", "3", "--out", str(out)])
+        == 2
+    )
+    assert "one class per seed" in capsys.readouterr().err

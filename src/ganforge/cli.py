@@ -18,7 +18,7 @@ from ganforge.data import BUILTIN
 from ganforge.errors import UserError
 from ganforge.fileio import append_line, atomic_folder, write_atomic
 from ganforge.gan import resolve_device
-from ganforge.latent import parse_seeds, seeded_noise, truncate
+from ganforge.latent import parse_labels, parse_seeds, seeded_noise, truncate
 from ganforge.metrics.extractors import default_extractor, get_extractor
 from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS, default_preset, get_preset
 from ganforge.sampling import (
@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
         epilog="examples:\n  ganforge interpolate runs/demo --seeds 1,5,9 --frames 48 --out walk.gif\n"
         "  ganforge interpolate runs/demo --seeds 0,1,2,0 --rows 4 --truncation 0.7 --out walks.gif\n"
-        "  ganforge interpolate runs/cond --seeds 3,4 --label 7 --out sevens.mp4   (.mp4: imageio-ffmpeg)\n",
+        "  ganforge interpolate runs/cond --seeds 3,4 --label 7 --out sevens.mp4   (.mp4: imageio-ffmpeg)\n"
+        "  ganforge interpolate runs/cond --seeds 3,4,5 --labels 1,7,9 --out one-seven-nine.gif\n",
     )
     walk.add_argument("run", type=Path, help="run directory or checkpoint file")
     walk.add_argument(
@@ -190,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")
     walk.add_argument("--truncation", type=float, help="z * PSI, PSI in [0, 1] (1 = off)")
     walk.add_argument("--label", type=int, help="class-conditional runs: walk within this class")
+    walk.add_argument(
+        "--labels", help="class-conditional runs: one class per seed, e.g. 3,8: blend between them"
+    )
     walk.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
     walk.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
 
@@ -396,7 +400,12 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         save_animation([], args.out)  # raises the one-line reason before any work
     generator, cfg, _ = load_generator(args.checkpoint or args.run, resolve_device(args.device))
     _check_label(cfg, args.label)
-    frames = walk_frames(generator, seeds, args.frames, args.rows, args.truncation, args.label)
+    labels = None
+    if args.labels is not None:
+        if not cfg.model.conditional:
+            raise UserError("--labels needs a class-conditional run (trained with --conditional true)")
+        labels = parse_labels(args.labels, len(seeds), cfg.model.num_classes)
+    frames = walk_frames(generator, seeds, args.frames, args.rows, args.truncation, args.label, labels)
     save_animation(frames, args.out, args.fps)
     print(f"wrote {args.out}: {args.frames} frames, {args.rows} walk(s) through seeds {seeds}")
     return 0

@@ -78,3 +78,30 @@ def walk(seeds: list[int], frames: int, latent_dim: int) -> torch.Tensor:
         mask = leg == i
         out[mask] = slerp(points[i], points[i + 1], position[mask] - i)
     return out
+
+
+def label_walk(labels: list[int], frames: int, num_classes: int) -> torch.Tensor:
+    """(frames, num_classes) class weights moving linearly from each label to the next, in step with
+    :func:`walk` through as many seeds."""
+    position = torch.linspace(0, len(labels) - 1, frames)
+    leg = position.floor().long().clamp(max=len(labels) - 2)
+    t = (position - leg)[:, None]
+    one_hot = torch.eye(num_classes)[torch.tensor(labels)]
+    return (1 - t) * one_hot[leg] + t * one_hot[leg + 1]
+
+
+def parse_labels(text: str, count: int, num_classes: int) -> list[int]:
+    """``"3,8"`` -> [3, 8]: one class per seed, each in 0..num_classes - 1.
+
+    Raises:
+        UserError: not integers, not one per seed, or out of range.
+    """
+    try:
+        labels = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(f"--labels takes comma-separated class numbers such as 3,8, got '{text}'") from None
+    if len(labels) != count:
+        raise UserError(f"--labels needs one class per seed ({count}), got {len(labels)}")
+    if not all(0 <= label < num_classes for label in labels):
+        raise UserError(f"--labels must be in 0..{num_classes - 1}, got '{text}'")
+    return labels

@@ -16,7 +16,7 @@ from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
-from ganforge.latent import truncate, walk
+from ganforge.latent import label_walk, truncate, walk
 from ganforge.models import build_models
 
 
@@ -143,21 +143,25 @@ def walk_frames(
     rows: int = 1,
     psi: float | None = None,
     label: int | None = None,
+    labels: list[int] | None = None,
 ) -> list[Image.Image]:
     """Pictures of a latent walk: each frame stacks ``rows`` walks through ``seeds`` (row r through
     seed + r * ROW_SEED_STRIDE), noise truncated by ``psi``. Conditional generators draw ``label``, or
-    class r in row r."""
+    move from class to class through ``labels`` (one per seed) in step with the noise, or draw class r in
+    row r."""
     if rows < 1:
         raise UserError(f"--rows must be at least 1, got {rows}")
     dim = generator.latent_dim
     walks = [walk([s + r * ROW_SEED_STRIDE for s in seeds], frames, dim) for r in range(rows)]
     noise = truncate(torch.stack(walks, dim=1).reshape(frames * rows, dim), psi)  # frame-major
     classes = getattr(generator, "num_classes", None)
-    labels = None
-    if classes is not None:
+    chosen = None
+    if classes is not None and labels is not None:
+        chosen = label_walk(labels, frames, classes).repeat_interleave(rows, dim=0)  # (frames * rows, K)
+    elif classes is not None:
         per_row = torch.full((rows,), label) if label is not None else torch.arange(rows) % classes
-        labels = per_row.repeat(frames)
-    images = generate(generator, noise, labels)
+        chosen = per_row.repeat(frames)
+    images = generate(generator, noise, chosen)
     scale = max(1, 96 // images.shape[-1])  # 28 px digits become 84 px: a walk is for looking at
     return [make_grid(images[f * rows : (f + 1) * rows], nrow=1, scale=scale) for f in range(frames)]
 

@@ -22,7 +22,8 @@ class ConditionalGenerator(nn.Module):
         self.num_classes = num_classes
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.base(torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], dim=1))
+        """``labels``: class indices (N,), or class weights (N, num_classes) to blend classes."""
+        return self.base(torch.cat([z, as_weights(labels, self.num_classes, z.dtype)], dim=1))
 
 
 class ConditionalDiscriminator(nn.Module):
@@ -37,3 +38,13 @@ class ConditionalDiscriminator(nn.Module):
         n, _, h, w = x.shape
         planes = F.one_hot(labels, self.num_classes).to(x.dtype)[:, :, None, None].expand(n, -1, h, w)
         return self.base(torch.cat([x, planes], dim=1))  # (N, 1)
+
+
+def as_weights(labels: torch.Tensor, num_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """Class indices (N,) as one-hot rows; rows of class weights (N, num_classes) as they are.
+
+    Weights between one-hot rows blend classes, which is how a latent walk moves from one class to another.
+    """
+    if labels.ndim == 2:
+        return labels.to(dtype)
+    return F.one_hot(labels, num_classes).to(dtype)

@@ -33,7 +33,11 @@ class ConditionalBatchNorm(nn.Module):
         nn.init.zeros_(self.embed.weight)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        gamma, beta = self.embed(labels)[:, :, None, None].chunk(2, dim=1)
+        # Class weights (N, K) blend the classes' scales and shifts: a walk between classes.
+        rows = (
+            labels.to(self.embed.weight.dtype) @ self.embed.weight if labels.ndim == 2 else self.embed(labels)
+        )
+        gamma, beta = rows[:, :, None, None].chunk(2, dim=1)
         return self.bn(x) * (1 + gamma) + beta
 
 
