@@ -77,6 +77,8 @@ def test_interpolate_and_truncated_samples_from_a_run(tiny_cfg, tmp_path, capsys
         assert main(["interpolate", str(run), *argv]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "none").exists() and not (tmp_path / "w.avi").exists()
+    assert main(["eval", str(run), "--against", "mnist:test", "--truncation", "2"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
 
 
 def test_label_walk_blends_from_class_to_class():

@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="noise and subset seed (default 0)")
     ev.add_argument("--extractor", help="feature extractor (default: the reference dataset's classifier)")
     ev.add_argument("--json", type=Path, help="also write the record to this file")
+    ev.add_argument("--truncation", type=float, help="runs: draw with the noise scaled by PSI in [0, 1]")
     ev.add_argument(
         "--image-size", type=int, default=64, help="size folders are loaded at for RGB extractors"
     )
@@ -484,7 +485,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     extractor = get_extractor(args.extractor or default_extractor(ref_name.split(":")[0]))
     channels, size, _ = extractor.image_shape
     shape = (channels, size, size) if size else (channels, args.image_size, args.image_size)
-    images, requested, info = ev.load_target(args.target, args.n, args.seed, shape)
+    if args.truncation is not None and args.target.suffix == ".npy":
+        raise UserError("--truncation applies to a run or checkpoint, not to an array of images")
+    truncate(torch.zeros(1), args.truncation)
+    images, requested, info = ev.load_target(args.target, args.n, args.seed, shape, args.truncation)
     if cached is None:
         data, ref_name = ev.load_reference(args.against, tuple(images.shape[1:]))
         cached = ev.build_reference(data, ref_name, extractor)

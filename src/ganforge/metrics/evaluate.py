@@ -24,6 +24,7 @@ from ganforge.data.images import ImageData
 from ganforge.data.paths import cache_dir
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
+from ganforge.latent import seeded_noise, truncate
 from ganforge.metrics.classes import class_stats
 from ganforge.metrics.distances import FeatureStats, frechet_distance, kid, near_copies, prdc
 from ganforge.metrics.extractors import Extractor, data_sha256
@@ -55,7 +56,7 @@ def load_reference(ref: str, shape: tuple[int, ...] = (1, 28, 28)) -> tuple[Imag
 
 
 def load_target(
-    target: Path, n: int, seed: int, shape: tuple[int, int, int]
+    target: Path, n: int, seed: int, shape: tuple[int, int, int], truncation: float | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, Any]]:
     """uint8 images (n, C, H, W) from a run, checkpoint, .npy or folder (+ requested labels, conditional)."""
     if target.suffix == ".npy":
@@ -72,10 +73,12 @@ def load_target(
         data = load_data(DataConfig(source=str(target), channels=shape[0], image_size=shape[1]))
         return data.images[:n], None, {"target": str(target), "kind": "folder"}
     generator, cfg, step = load_generator(target, torch.device("cpu"))
-    noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    noise = truncate(seeded_noise(seed, n, generator.latent_dim), truncation)
     classes = getattr(generator, "num_classes", None)
     requested = torch.arange(n) % classes if classes else None
     info = {"target": str(target), "preset": cfg.preset, "step": step}
+    if truncation is not None:
+        info["truncation"] = truncation
     return generate(generator, noise, requested), requested, info
 
 
