@@ -1,9 +1,10 @@
 import json
+import shlex
 
 import numpy as np
 import pytest
 
-from ganforge.cli import main
+from ganforge.cli import build_parser, main
 from tests.conftest import write_images
 
 
@@ -46,10 +47,29 @@ def test_user_mistakes_print_one_line(capsys, tmp_path):
 
 
 def test_help_shows_runnable_examples(capsys):
-    for command in ("train", "sample", "animate", "presets"):
+    """Every command's help ends with examples, and each example parses with the real parser."""
+    commands = [
+        "train",
+        "sample",
+        "animate",
+        "eval",
+        "prepare",
+        "presets",
+        "interpolate",
+        "export",
+        "project",
+    ]
+    for command in commands:
         with pytest.raises(SystemExit):
             main([command, "--help"])
-        assert "ganforge " + command in capsys.readouterr().out
+        text = capsys.readouterr().out
+        examples = text.split("example")[-1].splitlines()[1:]
+        lines = [
+            ln.split("  (")[0].strip() for ln in examples if ln.strip().startswith(f"ganforge {command}")
+        ]
+        assert lines, f"'ganforge {command} --help' shows no example"
+        for line in lines:
+            build_parser().parse_args(shlex.split(line)[1:])  # argparse exits on anything it cannot parse
 
 
 def test_presets_table(capsys):

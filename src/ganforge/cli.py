@@ -95,11 +95,13 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
 }
 
 TRAIN_EXAMPLES = """examples:
+  ganforge train mnist --minutes 5 --out runs/demo      (the fast default: sn-dcgan)
+  ganforge train twemoji --minutes 30                   (the colour default: fastgan with DiffAugment)
+  ganforge train ./my_images --image-size 64 --augment color,translation,cutout --steps 20000
   ganforge train mnist --preset tf-dcgan-mnist --epochs 5
   ganforge train --preset keras-gan-mlp --steps 2000
   ganforge train fashion-mnist --loss hinge --spectral-norm true --ema-decay 0.999 --epochs 3
-  ganforge train mnist --minutes 2 --out runs/demo
-  ganforge train ./my_images --preset tf-dcgan-mnist --channels 3 --epochs 20
+  ganforge train twemoji --preset projected-gan --eval-every 1000 --tensorboard true
   ganforge train --resume runs/demo --epochs 10
   ganforge train mnist --nproc 2 --epochs 5 --out runs/two     (2 processes through torchrun)
   torchrun --nproc-per-node 4 -m ganforge train ./faces --preset dcgan64 --epochs 20
