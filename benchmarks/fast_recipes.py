@@ -98,8 +98,9 @@ def _cpu_at(out: Path, clock: float) -> float | None:
     return samples[-1][1] if clock >= samples[-1][0] else None
 
 
-def score(out: Path, against: str, n: int) -> list[dict]:
-    checkpoints = sorted((out / "checkpoints").glob("step_*.pt"))
+def score(out: Path, against: str, n: int, stride: int = 1) -> list[dict]:
+    found = sorted((out / "checkpoints").glob("step_*.pt"))
+    checkpoints = found[stride - 1 :: stride] + ([found[-1]] if len(found) % stride else [])
     extractor = get_extractor(default_extractor(against.split(":")[0]))
     reference = None
     points = []
@@ -241,6 +242,7 @@ def main() -> None:
     s.add_argument("out", type=Path)
     s.add_argument("--against", default="mnist:test")
     s.add_argument("--n", type=int, default=10000)
+    s.add_argument("--stride", type=int, default=1, help="score every K-th checkpoint (and the last)")
     r = sub.add_parser("report")
     r.add_argument("out", nargs="+", type=Path)
     r.add_argument("--png", type=Path)
@@ -253,7 +255,7 @@ def main() -> None:
     if args.what == "train":
         train(args.out, args.preset, args.data, args.minutes, args.every, args.seed, args.extra)
     elif args.what == "score":
-        score(args.out, args.against, args.n)
+        score(args.out, args.against, args.n, args.stride)
     elif args.what == "report":
         report(args.out, args.png, args.x)
     else:

@@ -79,7 +79,11 @@ TRAIN_FLAGS: dict[str, tuple[str, type, str]] = {
     "--restart-lr-factor": ("train.restart_lr_factor", float, "lr multiplier per recovery"),
     "--eval-every": ("train.eval_every", int, "steps between quality evaluations (FD, KID, classes)"),
     "--eval-n": ("train.eval_n", int, "images generated per quality evaluation (default 2000)"),
-    "--eval-against": ("train.eval_against", str, "reference for --eval-every (default DATA:test)"),
+    "--eval-against": (
+        "train.eval_against",
+        str,
+        "reference for --eval-every (default: the test split of mnist/fashion-mnist, else DATA itself)",
+    ),
     "--tensorboard": ("train.tensorboard", bool, "also log to RUN/tensorboard for TensorBoard (true/false)"),
     "--beta1-g": ("train.g_optim.beta1", float, "generator Adam beta1"),
     "--beta1-d": ("train.d_optim.beta1", float, "discriminator Adam beta1"),
@@ -188,7 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", required=True, help="comma-separated noise seeds to pass through, e.g. 1,5,9"
     )
     walk.add_argument("--frames", type=int, default=48, help="frames in the whole walk (default 48)")
-    walk.add_argument("--rows", type=int, default=1, help="walks side by side, each through its own seeds")
+    walk.add_argument(
+        "--rows", type=int, default=1, help="walks stacked in each frame, each through its own seeds"
+    )
     walk.add_argument("--out", type=Path, required=True, help=".gif, or .mp4 with imageio-ffmpeg")
     walk.add_argument("--fps", type=float, default=12.0, help="frames per second (default 12)")
     walk.add_argument("--truncation", type=float, help="z * PSI, PSI in [0, 1] (1 = off)")

@@ -246,9 +246,10 @@ def sn_dcgan() -> RunConfig:
 def fastgan() -> RunConfig:
     """Colour folders, 32-256 px, few images: a light FastGAN-style G and D with DiffAugment.
 
-    Generator with GLU up-blocks and skip-layer excitation, discriminator with FastGAN's down blocks and
-    spectral norm (models/lightgan.py); hinge loss; DiffAugment color + translation + cutout on every
-    image D sees; Adam 2e-4 with beta1 0.5; batch 32; generator EMA. Default data: Twemoji at 64x64.
+    Generator with GLU up-blocks and skip-layer excitation, discriminator with FastGAN's down blocks
+    (spectral norm and BatchNorm; models/lightgan.py); hinge loss; DiffAugment color + translation +
+    cutout on every image D sees; Adam 2e-4 with beta1 0.5; batch 32; generator EMA. Default data:
+    Twemoji at 64x64.
     """
     return RunConfig(
         preset="fastgan",
@@ -321,7 +322,6 @@ PRESETS: dict[str, Preset] = {
 # What `ganforge train [DATA]` trains without --preset: grayscale up to 64 px, and colour (or larger).
 GRAY_DEFAULT = "sn-dcgan"
 COLOUR_DEFAULT = "fastgan"
-DEFAULT_PRESET = GRAY_DEFAULT  # for the default data, mnist
 
 
 def default_preset(source: str, channels: int | None = None, image_size: int | None = None) -> RunConfig:
