@@ -7,6 +7,7 @@ reproduce 1 process x B. The networks have no batch statistics and no dropout.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import torch
@@ -54,7 +55,9 @@ def train_case(overrides: dict) -> dict[str, torch.Tensor]:
         real = torch.rand(BATCH, *SHAPE, generator=data) * 2 - 1
         trainer.step(real[world.rank * local : (world.rank + 1) * local])
     weights = {f"G.{k}": v for k, v in trainer.G.state_dict().items()}
-    return weights | {f"D.{k}": v for k, v in trainer.D.state_dict().items()}
+    weights |= {f"D.{k}": v for k, v in trainer.D.state_dict().items()}
+    trainer.release_distributed()  # the DDP wrappers go before the process group does
+    return weights
 
 
 def main(out: str) -> None:
@@ -66,3 +69,5 @@ def main(out: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    sys.stdout.flush()
+    os._exit(0)  # skip finalisation, where gloo's threads can abort the process (as python -m ganforge)

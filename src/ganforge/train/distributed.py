@@ -9,6 +9,7 @@ callbacks call them unconditionally. docs/distributed.md has the commands.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -75,8 +76,14 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
 
 
 def teardown() -> None:
-    """Leave the process group (at the end of a run, so torchrun sees a clean exit)."""
+    """Leave the process group (at the end of a run, so torchrun sees a clean exit).
+
+    DDP wrappers hold the group and sit in reference cycles: collected first, they release it now
+    rather than at interpreter exit, where gloo's threads could abort the process ("terminate called
+    without an active exception", seen in CI after runs that had finished).
+    """
     if dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 

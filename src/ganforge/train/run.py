@@ -8,7 +8,6 @@ Ctrl-C / SIGTERM into "finish the step, save, stop".
 from __future__ import annotations
 
 import contextlib
-import gc
 import signal
 import sys
 import threading
@@ -250,8 +249,7 @@ class TrainingRun:
             ) from None
         finally:
             self.lock.release()
-            self.gan.trainer.release_distributed()
-            gc.collect()  # the DDP wrappers (and the group they hold) go now, not at interpreter exit
+            self.gan.trainer.release_distributed()  # teardown collects them before leaving the group
             distributed.teardown()
         if self.stop_signal:
             self.progress.message(
