@@ -237,7 +237,6 @@ def main() -> None:
     t.add_argument("--minutes", type=float, default=5)
     t.add_argument("--every", type=int, default=500, help="steps between checkpoints (curve points)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("extra", nargs="*", help="more ganforge train flags, after --")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     s.add_argument("--against", default="mnist:test")
@@ -251,9 +250,13 @@ def main() -> None:
     o.add_argument("--steps", type=int, default=20)
     o.add_argument("--rounds", type=int, default=5)
     o.add_argument("--precision", default="auto")
-    args = parser.parse_args()
+    # Flags this script does not know are passed on to `ganforge train` (e.g. --augment color).
+    args, extra = parser.parse_known_args()
+    if extra and args.what != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.what == "train":
-        train(args.out, args.preset, args.data, args.minutes, args.every, args.seed, args.extra)
+        extra = [a for a in extra if a != "--"]
+        train(args.out, args.preset, args.data, args.minutes, args.every, args.seed, extra)
     elif args.what == "score":
         score(args.out, args.against, args.n, args.stride)
     elif args.what == "report":

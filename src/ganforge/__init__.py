@@ -16,8 +16,6 @@ from pathlib import Path
 
 import torch
 
-__version__ = "0.1.0"
-
 from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data import ImageData, load_data
 from ganforge.errors import UserError
@@ -37,6 +35,7 @@ from ganforge.train.callbacks import (
 from ganforge.train.health import DivergenceGuard, HealthMonitor, TrainingDiverged
 from ganforge.train.run import TrainingRun
 from ganforge.train.tensorboard import TensorBoard
+from ganforge.version import __version__
 
 __all__ = [
     "GAN",

@@ -12,7 +12,6 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from ganforge import __version__
 from ganforge.config import RunConfig
 from ganforge.data import BUILTIN
 from ganforge.errors import UserError
@@ -34,6 +33,7 @@ from ganforge.sampling import (
 )
 from ganforge.train import distributed
 from ganforge.train.run import TrainingRun, default_run_dir
+from ganforge.version import __version__
 
 BUDGET = ("train.epochs", "train.steps", "train.minutes")
 # flag -> (config field, type, help). Flags map 1:1 onto config fields.
@@ -267,6 +267,30 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--checkpoint", type=Path, help="a specific checkpoint (default: the run's newest)")
     exp.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
 
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML file telling a run's story (also for a run in progress)",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge report runs/demo\n  ganforge report runs/demo --out demo.html --open\n",
+    )
+    rep.add_argument("run", type=Path, help="run directory")
+    rep.add_argument("--out", type=Path, help="HTML file to write (default RUN/report.html)")
+    rep.add_argument("--open", action="store_true", help="open it in the default browser")
+
+    srv = sub.add_parser(
+        "serve",
+        help="a local web page to draw from a run's generator (seeds, classes, truncation, walks)",
+        formatter_class=formatter,
+        epilog="examples:\n  ganforge serve runs/demo\n  ganforge serve runs/demo --port 8080\n"
+        "  ganforge serve runs/demo --host 0.0.0.0 --port 7860\n",
+    )
+    srv.add_argument("run", type=Path, help="run directory")
+    srv.add_argument("--port", type=int, default=7860, help="TCP port (default 7860; 0 picks a free one)")
+    srv.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    srv.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
+
     prep = sub.add_parser(
         "prepare",
         help="decode a folder of images once into a sharded uint8 store (data larger than memory)",
@@ -301,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         "sample": cmd_sample,
         "animate": cmd_animate,
         "eval": cmd_eval,
+        "report": cmd_report,
+        "serve": cmd_serve,
         "prepare": cmd_prepare,
         "presets": cmd_presets,
         "interpolate": cmd_interpolate,
@@ -510,6 +536,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
         write_atomic(args.json, (json.dumps(record, indent=2) + "\n").encode())
     if "step" in info and (args.target / "metrics.jsonl").is_file():
         append_line(args.target / "metrics.jsonl", {"step": info["step"], "eval": record})
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``ganforge report``."""
+    from ganforge.report import write_report
+
+    done = write_report(args.run, args.out)
+    missing = f"; it lists {len(done.problems)} missing or damaged file(s)" if done.problems else ""
+    print(f"wrote {done.path} ({done.size / 1e6:.1f} MB, self-contained){missing}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(done.path.resolve().as_uri())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``ganforge serve``."""
+    from ganforge.serve import serve
+
+    device = str(resolve_device(args.device))
+    serve(args.run, args.host, args.port, device, say=lambda line: print(line, flush=True))
     return 0
 
 

@@ -105,21 +105,28 @@ def write_samples(images: torch.Tensor, out: Path) -> str:
 _FRAME = re.compile(r"^(epoch|step)_(\d+)\.png$")
 
 
+def sample_grids(samples_dir: Path) -> list[tuple[int, str, Path]]:
+    """A run's fixed-noise grids as (number, "epoch" or "step", path), oldest first; [] if none."""
+    if not Path(samples_dir).is_dir():
+        return []
+    return sorted(
+        (int(m.group(2)), m.group(1), p)
+        for p in Path(samples_dir).glob("*.png")
+        if (m := _FRAME.match(p.name))
+    )
+
+
 def animate(samples_dir: Path, out: Path, seconds_per_frame: float = 0.5) -> int:
     """Assemble the per-epoch (or per-step) grids of a run into an animated GIF, each frame labelled.
 
     Returns the number of frames written.
     """
-    frames = sorted(
-        (int(m.group(2)), m.group(1), p)
-        for p in Path(samples_dir).glob("*.png")
-        if (m := _FRAME.match(p.name))
-    )
+    frames = sample_grids(samples_dir)
     if not frames:
         raise UserError(
             f"no sample grids (epoch_*.png or step_*.png) in {samples_dir}; train for an epoch first"
         )
-    labelled = [_label(Image.open(path).convert("RGB"), f"{kind} {number}") for number, kind, path in frames]
+    labelled = [caption(Image.open(path).convert("RGB"), f"{kind} {number}") for number, kind, path in frames]
     with atomic_path(Path(out)) as tmp:
         labelled[0].save(
             tmp,
@@ -205,7 +212,8 @@ def _even(picture: Image.Image) -> Image.Image:
     return padded
 
 
-def _label(picture: Image.Image, text: str) -> Image.Image:
+def caption(picture: Image.Image, text: str) -> Image.Image:
+    """``picture`` under a white strip with ``text`` (a frame's step in a GIF)."""
     strip = 14
     framed = Image.new("RGB", (picture.width, picture.height + strip), "white")
     framed.paste(picture, (0, strip))

@@ -21,6 +21,10 @@ def test_quality_is_evaluated_during_training_with_a_best_checkpoint(tiny_cfg, t
     assert [r["step"] for r in quality] == [4, 8]
     assert 0 < quality[0]["wall_time"] < quality[1]["wall_time"]  # the training clock, for time-to-quality
     assert {"FD-mnist-cnn", "KID-mnist-cnn", "precision", "classes_covered"} <= set(quality[0]["quality"])
+    assert (
+        quality[0]["provenance"]["extractor"] == "mnist-cnn"
+        and quality[0]["provenance"]["n_generated"] == 100
+    )
     best = load_checkpoint(checkpoint_dir(run) / "best.pt")
     fds = [r["quality"]["FD-mnist-cnn"] for r in quality]
     assert best["quality"]["FD-mnist-cnn"] == min(fds)

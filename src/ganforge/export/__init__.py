@@ -157,7 +157,7 @@ def _write_onnx(generator: nn.Module, path: Path) -> float:
 def _write_weights(generator: nn.Module, cfg: RunConfig, work: Path) -> None:
     from safetensors.torch import save_file
 
-    from ganforge import __version__
+    from ganforge.version import __version__
 
     tensors = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
     save_file(tensors, str(work / "generator.safetensors"))

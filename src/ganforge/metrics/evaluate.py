@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganforge import __version__
 from ganforge.config import DataConfig
 from ganforge.data import load_data
 from ganforge.data.images import ImageData
@@ -31,6 +30,7 @@ from ganforge.metrics.extractors import Extractor, data_sha256
 from ganforge.metrics.swd import DESCRIPTION as SWD_DESCRIPTION
 from ganforge.metrics.swd import swd
 from ganforge.sampling import generate, load_generator
+from ganforge.version import __version__
 
 PRDC_MAX = 5000  # k-NN metrics need an n x n distance matrix: capped to keep memory near 200 MB
 

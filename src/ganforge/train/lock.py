@@ -56,3 +56,26 @@ class RunLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def training_pid(run_dir: Path) -> int | None:
+    """The pid of the process training into ``run_dir`` now, or None (also where locks are unsupported).
+
+    Probes with a shared, non-blocking lock taken and dropped at once, so it never waits and never
+    keeps a trainer out for longer than that instant.
+    """
+    path = Path(run_dir) / ".lock"
+    if fcntl is None or not path.is_file():
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.read(fd, 64).decode(errors="replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(fd)  # closing drops the probe's lock
+    return None

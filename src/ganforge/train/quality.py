@@ -87,12 +87,14 @@ class QualityEvaluator(Callback):
         images = gan.generate(self.n, seed=0)
         classes = getattr(gan.trainer.sampler, "num_classes", None)
         requested = torch.arange(self.n) % classes if classes else None
-        metrics = evaluate(images, self.reference, self.extractor, seed=0, requested=requested)["metrics"]
+        result = evaluate(images, self.reference, self.extractor, seed=0, requested=requested)
+        metrics = result["metrics"]
         self.evaluated_at = gan.state.step
         record = {
             "step": gan.state.step,
             "wall_time": round(gan.state.elapsed, 3),  # training clock when the samples were drawn
             "quality": metrics,
+            "provenance": result["provenance"],
             "message": self._summary(gan, metrics),
         }
         self.history.append(record)
