@@ -46,7 +46,7 @@ if __name__ == "__main__":
         batch_size=64,
         callbacks=[
             ganforge.ImageGrid(out),
-            ganforge.LambdaCallback(on_epoch_end=lambda g: print(f"epoch {g.state.epoch} done")),
+            ganforge.LambdaCallback(on_epoch_end=lambda ctx: print(f"epoch {ctx.state.epoch} done")),
         ],
     )
     print("samples:", tuple(gan.generate(16).shape), "-> see", out)

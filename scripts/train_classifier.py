@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from ganforge.config import DataConfig
 from ganforge.data import load_data
 from ganforge.data.images import to_unit_range
-from ganforge.metrics.classifier import DigitCNN
-from ganforge.metrics.extractors import WEIGHTS_DIR, data_sha256
+from ganforge.metrics.classifier import WEIGHTS_DIR, DigitCNN
+from ganforge.metrics.extractors import data_sha256
 
 
 def shifted(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:

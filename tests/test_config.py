@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ganforge.config import RunConfig, validate
+from ganforge.config import RunConfig, TrainConfig, validate
 from ganforge.errors import UserError
 from ganforge.presets import get_preset
 
@@ -94,3 +94,42 @@ def test_fuzzed_configs_are_accepted_or_rejected_with_a_user_error(edits):
         cfg.train.restart_lr_factor,
     ]
     assert all(math.isfinite(x) for x in floats)  # NaN/inf never get through
+
+
+def test_the_python_api_is_validated_like_the_cli():
+    from torch import nn
+
+    from ganforge import GAN
+
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 1))
+    with pytest.raises(UserError, match=r"unknown train.scheme 'simultanous'; choose one of: simultaneous"):
+        GAN(net, net, latent_dim=4, config=TrainConfig(scheme="simultanous"), device="cpu")
+    with pytest.raises(UserError, match="train.batch_size must be positive"):
+        GAN(net, net, latent_dim=4, config=TrainConfig(batch_size=0), device="cpu")
+
+
+def test_literal_and_tuple_fields_are_read_with_clear_messages():
+    import dataclasses
+    from typing import Literal
+
+    from ganforge.config import _build
+
+    @dataclasses.dataclass
+    class Fields:
+        mode: Literal["a", "b"] = "a"
+        sizes: tuple[int, ...] = (1,)
+
+    assert _build(Fields, {"mode": "b", "sizes": [2, 3]}, "x") == Fields("b", (2, 3))
+    with pytest.raises(UserError, match=r"x.mode must be one of 'a', 'b', got 'c'"):
+        _build(Fields, {"mode": "c"}, "x")
+    with pytest.raises(UserError, match=r"x.sizes\[1\] must be int, got 'y'"):
+        _build(Fields, {"sizes": [1, "y"]}, "x")
+
+
+def test_the_loss_names_are_the_registry():
+    import typing
+
+    from ganforge.config import LossName
+    from ganforge.losses import LOSSES
+
+    assert set(typing.get_args(LossName)) == set(LOSSES)

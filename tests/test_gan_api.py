@@ -85,7 +85,7 @@ def test_api_errors_are_clear():
 
 def test_train_preset_runs_like_the_cli(tmp_path):
     run = ganforge.train_preset("mlp-latent10", tmp_path / "run", quiet=True, steps=4, batch_size=16)
-    assert run.gan.state.step == 4 and (tmp_path / "run" / "losses.png").is_file()
+    assert run.state.step == 4 and (tmp_path / "run" / "losses.png").is_file()
 
 
 def test_example_script_runs(tmp_path):

@@ -93,7 +93,7 @@ def main():
     trainer = Trainer(
         g, d, TrainConfig(scheme="simultaneous", g_optim=adam, d_optim=adam), 100, torch.device("cpu")
     )
-    trainer.sample_noise = lambda n: torch.tensor(z)
+    trainer.draws.noise = lambda n: torch.tensor(z)
     stats = trainer.step(torch.tensor(x).permute(0, 3, 1, 2))
     print(
         f"losses: TF g {float(g_loss):.6f} d {float(d_loss):.6f} | ganforge g {float(stats['g_loss']):.6f} "

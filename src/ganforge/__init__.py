@@ -32,6 +32,7 @@ from ganforge.train.callbacks import (
     LossPlot,
     MetricsLogger,
 )
+from ganforge.train.context import TrainingContext
 from ganforge.train.health import DivergenceGuard, HealthMonitor, TrainingDiverged
 from ganforge.train.run import TrainingRun
 from ganforge.train.tensorboard import TensorBoard
@@ -59,6 +60,7 @@ __all__ = [
     "TensorBoard",
     "TrainConfig",
     "TrainState",
+    "TrainingContext",
     "TrainingDiverged",
     "TrainingRun",
     "UserError",

@@ -16,7 +16,6 @@ from ganforge.config import RunConfig
 from ganforge.data import BUILTIN
 from ganforge.errors import UserError
 from ganforge.fileio import append_line, atomic_folder, write_atomic
-from ganforge.gan import resolve_device
 from ganforge.latent import parse_labels, parse_seeds, seeded_noise, truncate
 from ganforge.metrics.extractors import default_extractor, get_extractor
 from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS, default_preset, get_preset
@@ -32,6 +31,7 @@ from ganforge.sampling import (
     write_samples,
 )
 from ganforge.train import distributed
+from ganforge.train.distributed import resolve_device
 from ganforge.train.run import TrainingRun, default_run_dir
 from ganforge.version import __version__
 

@@ -14,11 +14,17 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ganforge.augment import parse_policy
 from ganforge.errors import UserError
 from ganforge.fileio import write_atomic
+from ganforge.losses import LOSSES
+
+Scheme = Literal["simultaneous", "alternating"]
+Precision = Literal["auto", "fp32", "bf16"]
+LossName = Literal["bce", "nonsaturating", "minimax", "lsgan", "hinge", "wgan-gp"]
+BUDGET = ("train.epochs", "train.steps", "train.minutes")  # the only fields a resume may change
 
 
 @dataclass
@@ -62,16 +68,16 @@ class TrainConfig:
     """How long and how a run trains, and how often it reports, samples and saves."""
 
     batch_size: int = 256
-    epochs: int | None = 50
+    epochs: int | None = None  # a budget: epochs, steps or minutes (the first reached ends the run)
     steps: int | None = None
     minutes: float | None = None
-    loss: str = "bce"  # bce (= nonsaturating), minimax, lsgan, hinge, wgan-gp
+    loss: LossName = "bce"  # bce (= nonsaturating), minimax, lsgan, hinge, wgan-gp
     # D targets are uniform in [low, high]; one-sided label smoothing: real_label_low = real_label_high = 0.9
     real_label_low: float = 1.0
     real_label_high: float = 1.0
     fake_label_low: float = 0.0
     fake_label_high: float = 0.0
-    scheme: str = "alternating"  # "simultaneous" (TF2 tutorial) or "alternating" (D then G)
+    scheme: Scheme = "alternating"  # "simultaneous" (TF2 tutorial) or "alternating" (D then G)
     d_steps: int = 1  # discriminator updates (each on its own batch) per generator update
     d_separate_batches: bool = False  # D updates on a real batch, then on a fake batch (two optimiser steps)
     d_half_batch: bool = False  # D sees half a batch of real and half of fake (Keras-GAN)
@@ -86,7 +92,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     # "auto": bf16 autocast where the device multiplies bf16 natively, else fp32 (docs/performance.md).
-    precision: str = "auto"
+    precision: Precision = "auto"
     channels_last: bool = True  # NHWC memory layout for convolutional networks
     sync_bn: bool = False  # several GPU processes: BatchNorm statistics over the global batch
     cuda_graphs: bool = True  # one GPU: replay each update as a captured CUDA graph
@@ -171,22 +177,32 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         hint = next(a for a in args if a is not type(None))
-    ok = {
+        args = typing.get_args(hint)
+    if typing.get_origin(hint) is Literal:
+        if value not in args:
+            raise UserError(f"{where} must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if typing.get_origin(hint) in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"{where} must be a list, got {value!r}")
+        item = args[0] if args else Any
+        converted = [v if item is Any else _convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(converted) if typing.get_origin(hint) is tuple else converted
+    checks = {
         int: isinstance(value, int) and not isinstance(value, bool),
         float: isinstance(value, (int, float)) and not isinstance(value, bool),
         str: isinstance(value, str),
         bool: isinstance(value, bool),
-    }[hint]
+    }
+    if hint not in checks:  # a field type this reader does not know: a bug here, said plainly
+        raise UserError(f"{where}: the config reader cannot read a field of type {hint!r}")
+    ok = checks[hint]
     if not ok:
         raise UserError(f"{where} must be {hint.__name__}, got {value!r}")
     return float(value) if hint is float else value
 
 
-SCHEMES = ("simultaneous", "alternating")
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def _get(cfg: RunConfig, dotted: str) -> Any:
+def _get(cfg: Any, dotted: str) -> Any:
     value: Any = cfg
     for name in dotted.split("."):
         value = getattr(value, name)
@@ -202,41 +218,43 @@ def _numbers(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, float]]:
             yield f"{prefix}{f.name}", value
 
 
-def validate(cfg: RunConfig) -> RunConfig:
-    """Reject values no run can use (zero or negative sizes, empty budgets), with a message per field."""
-    t, d = cfg.train, cfg.data
-    for name, value in _numbers(cfg):
+def _literals(obj: Any, prefix: str = "") -> None:
+    """Every ``Literal`` field holds one of its values (a config built in Python skips the reader)."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value, hint = getattr(obj, f.name), hints[f.name]
+        if dataclasses.is_dataclass(value):
+            _literals(value, f"{prefix}{f.name}.")
+        elif typing.get_origin(hint) is Literal and value not in typing.get_args(hint):
+            choices = ", ".join(typing.get_args(hint))
+            raise UserError(f"unknown {prefix}{f.name} {value!r}; choose one of: {choices}")
+
+
+def _positive(obj: Any, names: tuple[str, ...], prefix: str) -> None:
+    for name in names:
+        value = _get(obj, name)
+        if value is not None and value <= 0:
+            raise UserError(f"{prefix}{name} must be positive, got {value}")
+
+
+_TRAIN_POSITIVE = (
+    "batch_size", "epochs", "steps", "minutes", "log_every", "sample_every", "checkpoint_every",
+    "checkpoint_every_steps", "keep_checkpoints", "grid_size", "eval_every", "g_optim.lr", "d_optim.lr",
+    "d_steps", "r1_every",
+)  # fmt: skip
+
+
+def validate_train(t: TrainConfig) -> TrainConfig:
+    """Reject training settings no run can use, one message per field; the ``GAN`` API and the CLI
+    both pass through here (the budget is checked by :func:`validate`: ``GAN.fit`` takes its own)."""
+    _literals(t, "train.")
+    for name, value in _numbers(t, "train."):
         if not math.isfinite(value):
             raise UserError(f"{name} must be a finite number, got {value!r}")
-    positive = {
-        "train.batch_size": t.batch_size,
-        "train.epochs": t.epochs,
-        "train.steps": t.steps,
-        "train.minutes": t.minutes,
-        "train.log_every": t.log_every,
-        "train.sample_every": t.sample_every,
-        "train.checkpoint_every": t.checkpoint_every,
-        "train.checkpoint_every_steps": t.checkpoint_every_steps,
-        "train.keep_checkpoints": t.keep_checkpoints,
-        "train.grid_size": t.grid_size,
-        "train.eval_every": t.eval_every,
-        "train.g_optim.lr": t.g_optim.lr,
-        "train.d_optim.lr": t.d_optim.lr,
-        "data.image_size": d.image_size,
-        "data.limit": d.limit,
-        "model.latent_dim": cfg.model.latent_dim,
-    }
-    for name, value in positive.items():
-        if value is not None and value <= 0:
-            raise UserError(f"{name} must be positive, got {value}")
-    if d.channels not in (1, 3):
-        raise UserError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {d.channels}")
-    for name in ("train.d_steps", "train.r1_every"):
-        if _get(cfg, name) <= 0:
-            raise UserError(f"{name} must be positive, got {_get(cfg, name)}")
-    for name in ("train.r1_gamma", "train.gp_weight"):
-        if (_get(cfg, name) or 0) < 0:
-            raise UserError(f"{name} must not be negative, got {_get(cfg, name)}")
+    _positive(t, _TRAIN_POSITIVE, "train.")
+    for name in ("r1_gamma", "gp_weight"):
+        if (getattr(t, name) or 0) < 0:
+            raise UserError(f"train.{name} must not be negative, got {getattr(t, name)}")
     if t.max_restarts < 0 or t.d_win_steps <= 0 or t.min_diversity < 0:
         raise UserError("train.max_restarts and train.min_diversity must be >= 0, train.d_win_steps > 0")
     if t.eval_n < 2:
@@ -245,11 +263,16 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise UserError(f"train.restart_lr_factor must be in (0, 1], got {t.restart_lr_factor}")
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:
         raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
-    if t.precision not in PRECISIONS:
-        raise UserError(f"unknown precision '{t.precision}'; choose one of: {', '.join(PRECISIONS)}")
     parse_policy(t.augment)
-    if t.scheme not in SCHEMES:
-        raise UserError(f"unknown scheme '{t.scheme}'; choose one of: {', '.join(SCHEMES)}")
+    _check_scheme(t)
+    return t
+
+
+def _check_scheme(t: TrainConfig) -> None:
+    """Combinations of loss, scheme and D settings that no update can carry out."""
+    labels = (t.real_label_low, t.real_label_high, t.fake_label_low, t.fake_label_high)
+    if not LOSSES[t.loss].uses_targets and labels != (1.0, 1.0, 0.0, 0.0):
+        raise UserError(f"label smoothing / noisy labels do not apply to the {t.loss} loss")
     if t.scheme == "simultaneous" and (t.loss == "wgan-gp" or t.gp_weight or t.r1_gamma):
         raise UserError("R1 and gradient penalties (and wgan-gp) need --scheme alternating")
     if t.scheme == "simultaneous" and (t.d_steps != 1 or t.d_separate_batches or t.d_half_batch):
@@ -259,6 +282,30 @@ def validate(cfg: RunConfig) -> RunConfig:
         )
     if t.d_separate_batches and (t.gp_weight or t.loss == "wgan-gp"):
         raise UserError("the gradient penalty mixes real and fake images; it needs d_separate_batches off")
-    if t.epochs is None and t.steps is None and t.minutes is None:
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Reject values no run can use (zero or negative sizes, empty budgets), with a message per field."""
+    _literals(cfg)
+    validate_train(cfg.train)
+    d = cfg.data
+    for name, value in _numbers(cfg):
+        if not math.isfinite(value):
+            raise UserError(f"{name} must be a finite number, got {value!r}")
+    _positive(cfg, ("data.image_size", "data.limit", "model.latent_dim"), "")
+    if d.channels not in (1, 3):
+        raise UserError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {d.channels}")
+    if all(_get(cfg, name) is None for name in BUDGET):
         raise UserError("no training budget: give --epochs, --steps or --minutes")
     return cfg
+
+
+def resumed(saved: RunConfig, asked: RunConfig) -> RunConfig:
+    """The config a resumed run continues with: ``saved`` as it was, with only the budget of ``asked``.
+
+    A different model, data or training setting would not be the same run; the budget is what a resume
+    is for (train longer, or for a while more).
+    """
+    for name in BUDGET:
+        setattr(saved.train, name.split(".")[1], _get(asked, name))
+    return saved

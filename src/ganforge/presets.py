@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from ganforge.data import natural_shape
@@ -20,6 +21,29 @@ class Preset:
 
     description: str
     make: Callable[[], RunConfig]
+
+
+def _by_steps(steps: int, grid_every: int, checkpoint_every: int, **train: Any) -> TrainConfig:
+    """A recipe budgeted in steps: grids and checkpoints every so many steps rather than per epoch."""
+    return TrainConfig(
+        steps=steps,
+        sample_every=grid_every,
+        checkpoint_every=None,
+        checkpoint_every_steps=checkpoint_every,
+        **train,
+    )
+
+
+def _adam(lr: float, lr_d: float | None = None, **settings: Any) -> dict[str, OptimConfig]:
+    """Adam for G and D with the same settings (and D's own learning rate if ``lr_d`` is given)."""
+    return {
+        "g_optim": OptimConfig(lr=lr, **settings),
+        "d_optim": OptimConfig(lr=lr if lr_d is None else lr_d, **settings),
+    }
+
+
+def _twemoji64() -> DataConfig:
+    return DataConfig(source="twemoji", channels=3, image_size=64)
 
 
 def tf_dcgan_mnist() -> RunConfig:
@@ -44,11 +68,8 @@ def tf_dcgan_mnist() -> RunConfig:
             epochs=50,
             loss="bce",
             scheme="simultaneous",
-            g_optim=OptimConfig(lr=1e-4, keras_epsilon=True),
-            d_optim=OptimConfig(lr=1e-4, keras_epsilon=True),
+            **_adam(1e-4, keras_epsilon=True),
             checkpoint_every=1,
-            keep_checkpoints=3,
-            grid_size=4,
         ),
     )
 
@@ -66,25 +87,18 @@ def dcgan64() -> RunConfig:
     """
     return RunConfig(
         preset="dcgan64",
-        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        data=_twemoji64(),
         model=ModelConfig(name="dcgan64", latent_dim=100),
-        train=TrainConfig(
+        train=_by_steps(
+            3000,
+            grid_every=100,
+            checkpoint_every=500,
             batch_size=64,
-            epochs=None,
-            steps=3000,
             loss="bce",
-            scheme="alternating",
             d_separate_batches=True,
             real_label_low=0.8,
-            real_label_high=1.0,
-            fake_label_low=0.0,
             fake_label_high=0.2,
-            g_optim=OptimConfig(lr=1.5e-4, beta1=0.5, keras_epsilon=True),
-            d_optim=OptimConfig(lr=2e-4, beta1=0.5, keras_epsilon=True),
-            sample_every=100,
-            checkpoint_every=None,
-            checkpoint_every_steps=500,
-            grid_size=4,
+            **_adam(1.5e-4, 2e-4, beta1=0.5, keras_epsilon=True),
         ),
     )
 
@@ -107,17 +121,13 @@ def tf1_mnist() -> RunConfig:
         preset="tf1-mnist",
         data=DataConfig(source="mnist"),
         model=ModelConfig(name="tf1-cnn", latent_dim=100),
-        train=TrainConfig(
+        train=_by_steps(
+            6000,
+            grid_every=500,
+            checkpoint_every=1000,
             batch_size=16,
-            epochs=None,
-            steps=6000,
             loss="bce",
-            scheme="alternating",
-            g_optim=OptimConfig(lr=1e-3, eps=1e-8),
-            d_optim=OptimConfig(lr=1e-3, eps=1e-8),
-            sample_every=500,
-            checkpoint_every=None,
-            checkpoint_every_steps=1000,
+            **_adam(1e-3, eps=1e-8),
             log_every=100,
         ),
     )
@@ -142,10 +152,7 @@ def mlp_latent10() -> RunConfig:
             batch_size=128,
             epochs=30,
             loss="minimax",
-            scheme="alternating",
-            g_optim=OptimConfig(lr=2e-4, beta1=0.5),
-            d_optim=OptimConfig(lr=2e-4, beta1=0.5),
-            checkpoint_every=5,
+            **_adam(2e-4, beta1=0.5),
             log_every=100,
             precision="fp32",
         ),
@@ -164,19 +171,15 @@ def keras_gan_mlp() -> RunConfig:
         preset="keras-gan-mlp",
         data=DataConfig(source="mnist"),
         model=ModelConfig(name="keras-gan-mlp", latent_dim=100),
-        train=TrainConfig(
+        train=_by_steps(
+            30000,
+            grid_every=200,
+            checkpoint_every=5000,
             batch_size=32,
-            epochs=None,
-            steps=30000,
             loss="nonsaturating",
-            scheme="alternating",
             d_separate_batches=True,
             d_half_batch=True,
-            g_optim=OptimConfig(lr=2e-4, beta1=0.5, keras_epsilon=True),
-            d_optim=OptimConfig(lr=2e-4, beta1=0.5, keras_epsilon=True),
-            sample_every=200,
-            checkpoint_every=None,
-            checkpoint_every_steps=5000,
+            **_adam(2e-4, beta1=0.5, keras_epsilon=True),
             log_every=200,
             grid_size=5,
         ),
@@ -192,20 +195,16 @@ def dcgan() -> RunConfig:
     """
     return RunConfig(
         preset="dcgan",
-        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        data=_twemoji64(),
         model=ModelConfig(name="dcgan", latent_dim=100, width=64),
-        train=TrainConfig(
+        train=_by_steps(
+            3000,
+            grid_every=250,
+            checkpoint_every=500,
             batch_size=64,
-            epochs=None,
-            steps=3000,
             loss="nonsaturating",
-            scheme="alternating",
-            g_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
-            d_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+            **_adam(2e-4, beta1=0.5, eps=1e-8),
             ema_decay=0.999,
-            sample_every=250,
-            checkpoint_every=None,
-            checkpoint_every_steps=500,
         ),
     )
 
@@ -226,18 +225,14 @@ def sn_dcgan() -> RunConfig:
         preset="sn-dcgan",
         data=DataConfig(source="mnist", channels=1, image_size=28),
         model=ModelConfig(name="sn-dcgan", latent_dim=64, width=32),
-        train=TrainConfig(
+        train=_by_steps(
+            5000,
+            grid_every=200,
+            checkpoint_every=1000,
             batch_size=64,
-            epochs=None,
-            steps=5000,
             loss="hinge",
-            scheme="alternating",
-            g_optim=OptimConfig(lr=8e-4, beta1=0.0, eps=1e-8),
-            d_optim=OptimConfig(lr=2e-4, beta1=0.0, eps=1e-8),
+            **_adam(8e-4, 2e-4, beta1=0.0, eps=1e-8),
             ema_decay=0.995,
-            sample_every=200,
-            checkpoint_every=None,
-            checkpoint_every_steps=1000,
             log_every=50,
         ),
     )
@@ -253,7 +248,7 @@ def fastgan() -> RunConfig:
     """
     return RunConfig(
         preset="fastgan",
-        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        data=_twemoji64(),
         model=ModelConfig(name="fastgan", latent_dim=128, width=16),
         train=_colour_train(),
     )
@@ -269,26 +264,23 @@ def projected_gan() -> RunConfig:
     """
     return RunConfig(
         preset="projected-gan",
-        data=DataConfig(source="twemoji", channels=3, image_size=64),
+        data=_twemoji64(),
         model=ModelConfig(name="fastgan-projected", latent_dim=128, width=16),
         train=_colour_train(),
     )
 
 
 def _colour_train() -> TrainConfig:
-    return TrainConfig(
+    """The colour recipes' training: hinge, DiffAugment, batch 32, EMA; 20000 steps."""
+    return _by_steps(
+        20000,
+        grid_every=500,
+        checkpoint_every=2000,
         batch_size=32,
-        epochs=None,
-        steps=20000,
         loss="hinge",
-        scheme="alternating",
         augment="color,translation,cutout",
-        g_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
-        d_optim=OptimConfig(lr=2e-4, beta1=0.5, eps=1e-8),
+        **_adam(2e-4, beta1=0.5, eps=1e-8),
         ema_decay=0.999,
-        sample_every=500,
-        checkpoint_every=None,
-        checkpoint_every_steps=2000,
         log_every=50,
     )
 

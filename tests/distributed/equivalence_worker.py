@@ -44,13 +44,13 @@ def train_case(overrides: dict) -> dict[str, torch.Tensor]:
         assert n == local, n
         return next(noises)[world.rank * n : (world.rank + 1) * n]
 
-    trainer.sample_noise = noise  # type: ignore[method-assign]
+    trainer.draws.noise = noise  # type: ignore[method-assign]
     alphas = iter([torch.rand(BATCH, 1, 1, 1, generator=data) for _ in range(20)])
 
     def alpha(real: torch.Tensor) -> torch.Tensor:
         return next(alphas)[world.rank * local : (world.rank + 1) * local]
 
-    trainer._alpha = alpha  # type: ignore[method-assign]
+    trainer.draws.alpha = alpha  # type: ignore[method-assign]
     for _ in range(3):
         real = torch.rand(BATCH, *SHAPE, generator=data) * 2 - 1
         trainer.step(real[world.rank * local : (world.rank + 1) * local])

@@ -10,7 +10,7 @@ from ganforge.cli import main
 from ganforge.config import DataConfig
 from ganforge.data import load_data
 from ganforge.errors import UserError
-from ganforge.metrics import extractors
+from ganforge.metrics import classifier
 from ganforge.metrics.evaluate import evaluate, load_reference
 from ganforge.metrics.extractors import get_extractor, module_extractor, register_extractor
 from ganforge.train.run import TrainingRun
@@ -67,11 +67,11 @@ def test_same_seed_same_numbers(tmp_path):
 
 def test_tampered_weights_are_refused(tmp_path, monkeypatch):
     for name in ("mnist-cnn.pt", "mnist-cnn.json"):
-        shutil.copy(extractors.WEIGHTS_DIR / name, tmp_path / name)
+        shutil.copy(classifier.WEIGHTS_DIR / name, tmp_path / name)
     data = bytearray((tmp_path / "mnist-cnn.pt").read_bytes())
     data[-100] ^= 1
     (tmp_path / "mnist-cnn.pt").write_bytes(bytes(data))
-    monkeypatch.setattr(extractors, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(classifier, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(UserError, match="does not match the sha256 in mnist-cnn.json"):
         get_extractor("mnist-cnn")
 

@@ -127,7 +127,7 @@ def test_discriminator_winning_is_warned_once_per_stretch():
     fooled = {"d_real": torch.tensor(0.7), "d_fake": torch.tensor(0.4)}
     for step in range(1, 121):
         gan.state.step = step
-        monitor.on_step_end(gan, fooled if 50 < step <= 60 else winning, 8)
+        monitor.on_step_end(gan.loop, fooled if 50 < step <= 60 else winning, 8)
     # Won over steps 1-50 (warned at 30), fooled in 51-60, won again from 61 (warned at 90).
     assert [(r["warning"], r["step"]) for r in events] == [("d_wins", 30), ("d_wins", 90)]
     assert "since step 0" in events[0]["message"] and "since step 60" in events[1]["message"]

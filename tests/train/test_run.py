@@ -185,7 +185,7 @@ def test_a_rejected_config_leaves_no_run_directory(tiny_cfg, tmp_path):
 
 
 def test_resume_before_the_first_checkpoint_starts_over(tiny_cfg, tmp_path):
-    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).lock.release()  # "killed" at once
+    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).dir.lock.release()  # "killed" at once
     assert (tmp_path / "run" / "config.json").is_file() and not list_checkpoints(tmp_path / "run")
     state = TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).fit()
     assert state.step == 8

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ganforge.errors import UserError
+
 
 @dataclass
 class ImageData:
@@ -60,3 +62,17 @@ def to_unit_range(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Generator output in [-1, 1] -> uint8 [0, 255] on the CPU, rounded, same layout."""
     return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+def as_image_data(data: ImageData | torch.Tensor | np.ndarray) -> ImageData:
+    """Accept an :class:`ImageData` or uint8 images shaped (N, C, H, W) or (N, H, W)."""
+    if isinstance(data, ImageData):
+        return data
+    tensor = torch.as_tensor(data)
+    if tensor.dtype != torch.uint8:
+        raise UserError(f"images must be uint8 in [0, 255], got {tensor.dtype}")
+    if tensor.ndim == 3:
+        tensor = tensor[:, None]
+    if tensor.ndim != 4:
+        raise UserError(f"images must be shaped (N, C, H, W) or (N, H, W), got {tuple(tensor.shape)}")
+    return ImageData(tensor, None, "tensor")

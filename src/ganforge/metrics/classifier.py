@@ -7,8 +7,15 @@ trained by ``scripts/train_classifier.py`` and committed with a provenance recor
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import torch
 from torch import nn
+
+from ganforge.errors import UserError
+from ganforge.metrics.extractors import Extractor, register_extractor
 
 
 class DigitCNN(nn.Module):
@@ -43,3 +50,37 @@ class DigitCNN(nn.Module):
 
 def _block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+def _classifier(dataset: str) -> Extractor:
+    weights = WEIGHTS_DIR / f"{dataset}-cnn.pt"
+    record_path = weights.with_suffix(".json")
+    if not weights.is_file() or not record_path.is_file():
+        raise UserError(f"{weights} or its provenance record is missing; reinstall ganforge")
+    record = json.loads(record_path.read_text())
+    actual = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if actual != record["weights_sha256"]:
+        raise UserError(f"{weights} does not match the sha256 in {record_path.name}; reinstall ganforge")
+    model = DigitCNN()
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.eval().requires_grad_(False)
+    return Extractor(
+        name=f"{dataset}-cnn",
+        features=model.features,
+        feature_dim=DigitCNN.feature_dim,
+        image_shape=(1, 28, 28),
+        probabilities=lambda f: torch.softmax(model.head(f), dim=1),
+        provenance={
+            "extractor": f"{dataset}-cnn",
+            "weights_sha256": actual,
+            "classifier_test_accuracy": record["test_accuracy"],
+            "resizer": "none (28x28 grayscale only)",
+        },
+    )
+
+
+register_extractor("mnist-cnn", lambda: _classifier("mnist"))
+register_extractor("fashion-mnist-cnn", lambda: _classifier("fashion-mnist"))

@@ -14,7 +14,7 @@ import hashlib
 import torch
 import torch.nn.functional as F
 
-from ganforge.metrics.extractors import Extractor
+from ganforge.metrics.extractors import Extractor, register_extractor
 from ganforge.pretrained import load_efficientnet_lite0
 
 SIZE = 224
@@ -46,3 +46,6 @@ def efficientnet_lite0() -> Extractor:
             "resizer": RESIZER,
         },
     )
+
+
+register_extractor("efficientnet-lite0", efficientnet_lite0)  # its packages are imported when it is built

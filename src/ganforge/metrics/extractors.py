@@ -1,17 +1,16 @@
-"""Feature extractors for the metrics, by short name, each with the provenance a number needs.
+"""Feature extractors for the metrics: the base class and the registry of short names.
 
-Built in: ``mnist-cnn`` and ``fashion-mnist-cnn`` (classifiers trained on each dataset, weights in
-``weights/`` with a provenance record whose sha256 is checked on load). Add your own with
-:func:`register_extractor`, e.g. an Inception network when you have its weights.
+Extractors register themselves into it from their own modules — ``mnist-cnn`` and ``fashion-mnist-cnn``
+in :mod:`~ganforge.metrics.classifier`, ``efficientnet-lite0`` in :mod:`~ganforge.metrics.efficientnet` —
+and nothing here imports them back. Add your own with :func:`register_extractor`, e.g. an Inception
+network when you have its weights.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,9 +18,6 @@ from torch import nn
 
 from ganforge.data.images import ImageData, to_unit_range
 from ganforge.errors import UserError
-from ganforge.metrics.classifier import DigitCNN
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 @dataclass
@@ -108,33 +104,6 @@ def data_sha256(data: ImageData) -> str:
     return digest.hexdigest()
 
 
-def _classifier(dataset: str) -> Extractor:
-    weights = WEIGHTS_DIR / f"{dataset}-cnn.pt"
-    record_path = weights.with_suffix(".json")
-    if not weights.is_file() or not record_path.is_file():
-        raise UserError(f"{weights} or its provenance record is missing; reinstall ganforge")
-    record = json.loads(record_path.read_text())
-    actual = hashlib.sha256(weights.read_bytes()).hexdigest()
-    if actual != record["weights_sha256"]:
-        raise UserError(f"{weights} does not match the sha256 in {record_path.name}; reinstall ganforge")
-    model = DigitCNN()
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    model.eval().requires_grad_(False)
-    return Extractor(
-        name=f"{dataset}-cnn",
-        features=model.features,
-        feature_dim=DigitCNN.feature_dim,
-        image_shape=(1, 28, 28),
-        probabilities=lambda f: torch.softmax(model.head(f), dim=1),
-        provenance={
-            "extractor": f"{dataset}-cnn",
-            "weights_sha256": actual,
-            "classifier_test_accuracy": record["test_accuracy"],
-            "resizer": "none (28x28 grayscale only)",
-        },
-    )
-
-
 def module_extractor(
     name: str, module: nn.Module, feature_dim: int, image_shape: tuple[int, int, int]
 ) -> Extractor:
@@ -143,16 +112,3 @@ def module_extractor(
     return Extractor(
         name, module, feature_dim, image_shape, provenance={"extractor": name, "resizer": "none"}
     )
-
-
-register_extractor("mnist-cnn", lambda: _classifier("mnist"))
-register_extractor("fashion-mnist-cnn", lambda: _classifier("fashion-mnist"))
-
-
-def _efficientnet() -> Extractor:
-    from ganforge.metrics.efficientnet import efficientnet_lite0  # optional packages: import on use
-
-    return efficientnet_lite0()
-
-
-register_extractor("efficientnet-lite0", _efficientnet)

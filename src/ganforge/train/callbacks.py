@@ -1,7 +1,8 @@
 """Callbacks: what happens around the training loop (logs, grids, checkpoints, plots, early stopping).
 
-Each hook receives the :class:`~ganforge.gan.GAN` being trained; ``gan.state`` says where training is
-and ``gan.stop_training = True`` ends it after the current step.
+Each hook receives the loop's :class:`~ganforge.train.context.TrainingContext`: ``ctx.state`` says where
+training is and ``ctx.stop_training = True`` ends it after the current step. Callbacks never see the
+loop's or the trainer's internals.
 """
 
 from __future__ import annotations
@@ -23,26 +24,26 @@ from ganforge.train.plots import plot_losses
 from ganforge.train.progress import Progress
 
 if TYPE_CHECKING:
-    from ganforge.gan import GAN
+    from ganforge.train.context import TrainingContext
 
 
 class Callback:
     """Base class: override the hooks you need."""
 
-    def on_train_begin(self, gan: GAN) -> None:
+    def on_train_begin(self, ctx: TrainingContext) -> None:
         """Before the first step of a ``fit`` call."""
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
         """After every step; ``stats`` are device tensors (reading one forces a sync)."""
 
-    def on_epoch_end(self, gan: GAN) -> None:
-        """After every complete epoch (``gan.state.epoch`` already counts it)."""
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
+        """After every complete epoch (``ctx.state.epoch`` already counts it)."""
 
-    def on_train_end(self, gan: GAN) -> None:
+    def on_train_end(self, ctx: TrainingContext) -> None:
         """After the last step, also when stopped early or by a signal."""
 
-    def on_restore(self, gan: GAN) -> None:
-        """After the GAN was put back to an earlier state (divergence recovery); ``gan.state`` is it."""
+    def on_restore(self, ctx: TrainingContext) -> None:
+        """After training was put back to an earlier state (divergence recovery); ``ctx.state`` is it."""
 
 
 class MetricsLogger(Callback):
@@ -64,45 +65,45 @@ class MetricsLogger(Callback):
         self._images = 0
         self._start = time.monotonic()
 
-    def on_train_begin(self, gan: GAN) -> None:
+    def on_train_begin(self, ctx: TrainingContext) -> None:
         if self.progress:
-            self.progress.total = gan.total_steps
+            self.progress.total = ctx.total_steps
         self._reset()
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
         for key, value in stats.items():
             self._sums[key] = self._sums[key] + value if key in self._sums else value.clone()
             self._counts[key] = self._counts.get(key, 0) + 1
         self._images += n_images
-        if gan.state.step % self.every == 0:
-            self.flush(gan)
+        if ctx.state.step % self.every == 0:
+            self.flush(ctx)
 
-    def on_epoch_end(self, gan: GAN) -> None:
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
         if self.progress:
             self.progress.message(
-                f"epoch {gan.state.epoch} done at step {gan.state.step} ({gan.state.elapsed:.0f}s trained)"
+                f"epoch {ctx.state.epoch} done at step {ctx.state.step} ({ctx.state.elapsed:.0f}s trained)"
             )
 
-    def on_train_end(self, gan: GAN) -> None:
-        self.flush(gan, final=True)
+    def on_train_end(self, ctx: TrainingContext) -> None:
+        self.flush(ctx, final=True)
         if self.progress:
             self.progress.finish()
 
-    def on_restore(self, gan: GAN) -> None:
+    def on_restore(self, ctx: TrainingContext) -> None:
         # The steps after the restored one will be trained again: their lines would be duplicates.
         self._reset()
-        self.records = [r for r in self.records if r["step"] <= gan.state.step]
+        self.records = [r for r in self.records if r["step"] <= ctx.state.step]
         if self.path and self.path.is_file():
-            truncate_metrics(self.path, gan.state.step)
+            truncate_metrics(self.path, ctx.state.step)
 
-    def event(self, gan: GAN, record: dict[str, Any]) -> None:
+    def event(self, ctx: TrainingContext, record: dict[str, Any]) -> None:
         """Write a non-metric record (a warning, a recovery) to the file and show its message."""
         if self.path:
             append_line(self.path, record)
         if self.progress:
             self.progress.message(record.get("message", json.dumps(record)))
 
-    def flush(self, gan: GAN, final: bool = False) -> None:
+    def flush(self, ctx: TrainingContext, final: bool = False) -> None:
         """Write the interval's means now (called every ``every`` steps and at the end)."""
         if not self._counts:
             return
@@ -111,25 +112,27 @@ class MetricsLogger(Callback):
         # Several processes: every one takes part in the averaging, rank 0 (the one with a path) writes.
         means = distributed.mean_over_ranks({k: v / self._counts[k] for k, v in self._sums.items()})
         record = {
-            "step": gan.state.step,
-            "epoch": gan.state.epoch + (1 if gan.state.batch_in_epoch else 0),
+            "step": ctx.state.step,
+            "epoch": ctx.state.epoch + (1 if ctx.state.batch_in_epoch else 0),
             **{k: float(v) for k, v in means.items()},
-            "images_per_sec": distributed.sum_over_ranks(self._images, gan.device) / seconds,
-            "wall_time": round(gan.state.elapsed, 3),
+            "images_per_sec": distributed.sum_over_ranks(self._images, ctx.device) / seconds,
+            "wall_time": round(ctx.state.elapsed, 3),
         }
         if distributed.size() > 1:
             record["processes"] = distributed.size()
         self.records.append(record)
-        self.emit(gan, record, final, seconds / steps)
+        self.emit(ctx, record, final, seconds / steps)
         self._reset()
 
-    def emit(self, gan: GAN, record: dict[str, Any], final: bool, seconds_per_step: float = 0.0) -> None:
+    def emit(
+        self, ctx: TrainingContext, record: dict[str, Any], final: bool, seconds_per_step: float = 0.0
+    ) -> None:
         """Write one interval's record: to the JSONL file and the progress line (subclasses: elsewhere)."""
         if self.path:
             append_line(self.path, record)
         if self.progress:
-            total = gan.total_steps
-            eta = (total - gan.state.step) * seconds_per_step if total else gan.seconds_left()
+            total = ctx.total_steps
+            eta = (total - ctx.state.step) * seconds_per_step if total else ctx.seconds_left()
             self.progress.update(record, eta, force=final)
 
 
@@ -156,22 +159,24 @@ class ImageGrid(Callback):
         self.every_steps = every_steps
         self.scale = scale
 
-    def _save(self, gan: GAN, name: str, images: torch.Tensor | None = None, nrow: int | None = None) -> None:
-        images = gan.grid_images() if images is None else images
-        nrow = nrow or gan.config.grid_size
+    def _save(
+        self, ctx: TrainingContext, name: str, images: torch.Tensor | None = None, nrow: int | None = None
+    ) -> None:
+        images = ctx.grid_images() if images is None else images
+        nrow = nrow or ctx.config.grid_size
         save_png(make_grid(images, nrow, scale=self.scale), self.folder / name)
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        if self.every_steps and gan.state.step % self.every_steps == 0:
-            self._save(gan, f"step_{gan.state.step:07d}.png")
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if self.every_steps and ctx.state.step % self.every_steps == 0:
+            self._save(ctx, f"step_{ctx.state.step:07d}.png")
 
-    def on_epoch_end(self, gan: GAN) -> None:
-        if not self.every_steps and gan.state.epoch % self.every_epochs == 0:
-            self._save(gan, f"epoch_{gan.state.epoch:04d}.png")
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
+        if not self.every_steps and ctx.state.epoch % self.every_epochs == 0:
+            self._save(ctx, f"epoch_{ctx.state.epoch:04d}.png")
 
-    def on_train_end(self, gan: GAN) -> None:
-        self._save(gan, "final.png")
-        self._save(gan, "final_grid.png", gan.generate(64, seed=0), nrow=8)
+    def on_train_end(self, ctx: TrainingContext) -> None:
+        self._save(ctx, "final.png")
+        self._save(ctx, "final_grid.png", ctx.generate(64, seed=0), nrow=8)
 
 
 class Checkpointer(Callback):
@@ -198,62 +203,73 @@ class Checkpointer(Callback):
         self.keep = keep
         self.saved_at = -1
 
-    def on_train_begin(self, gan: GAN) -> None:
+    def on_train_begin(self, ctx: TrainingContext) -> None:
         # A resumed run starts from a checkpoint of this very step.
-        self.saved_at = gan.state.step if gan.state.step else -1
+        self.saved_at = ctx.state.step if ctx.state.step else -1
 
-    def save(self, gan: GAN) -> Path | None:
+    def save(self, ctx: TrainingContext) -> Path | None:
         """Write a checkpoint of the current state now (never a diverged one: then None)."""
-        if not gan.weights_finite():
+        if not ctx.weights_finite():
             return None
         path = None
         if distributed.rank() == 0:
-            state = {"config": self.config, **gan.state_dict()}
-            path = save_checkpoint(self.run_dir, gan.state.step, state, self.keep)
+            state = {"config": self.config, **ctx.state_dict()}
+            path = save_checkpoint(self.run_dir, ctx.state.step, state, self.keep)
         # The others wait, so a checkpoint is complete on disk when any process moves on.
         distributed.barrier()
-        self.saved_at = gan.state.step
+        self.saved_at = ctx.state.step
         return path
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        if self.every_steps and gan.state.step % self.every_steps == 0:
-            self.save(gan)
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if self.every_steps and ctx.state.step % self.every_steps == 0:
+            self.save(ctx)
 
-    def on_restore(self, gan: GAN) -> None:
-        self.saved_at = gan.state.step
+    def on_restore(self, ctx: TrainingContext) -> None:
+        self.saved_at = ctx.state.step
 
-    def on_epoch_end(self, gan: GAN) -> None:
-        if self.every_epochs and gan.state.epoch % self.every_epochs == 0 and self.saved_at != gan.state.step:
-            self.save(gan)
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
+        if self.every_epochs and ctx.state.epoch % self.every_epochs == 0 and self.saved_at != ctx.state.step:
+            self.save(ctx)
 
-    def on_train_end(self, gan: GAN) -> None:
-        if self.saved_at != gan.state.step:
-            self.save(gan)
+    def on_train_end(self, ctx: TrainingContext) -> None:
+        if self.saved_at != ctx.state.step:
+            self.save(ctx)
 
 
 class LossPlot(Callback):
-    """Redraws ``losses.png`` from metrics.jsonl after each epoch (or ``every_steps``) and at the end."""
+    """Redraws ``losses.png`` after each epoch (or ``every_steps``) and at the end.
 
-    def __init__(self, metrics_path: Path, out: Path, every_steps: int | None = None) -> None:
-        self.metrics_path = Path(metrics_path)
+    Drawn from the records ``logger`` keeps in memory, plus the run's earlier history read once when
+    training starts (a resumed run): each drawing costs the same at step 100 as at step 100,000.
+    """
+
+    def __init__(self, logger: MetricsLogger, out: Path, every_steps: int | None = None) -> None:
+        self.logger = logger
         self.out = Path(out)
         self.every_steps = every_steps
+        self._history: list[dict[str, Any]] = []
+        self._since = 0
+
+    def on_train_begin(self, ctx: TrainingContext) -> None:
+        self._since = ctx.state.step
+        path = self.logger.path
+        earlier = read_jsonl(path) if path and path.is_file() and ctx.state.step else []
+        self._history = [r for r in earlier if "d_loss" in r and r.get("step", 0) <= ctx.state.step]
 
     def _draw(self) -> None:
-        if self.metrics_path.is_file():
-            records = read_jsonl(self.metrics_path)
-            if records:
-                plot_losses(records, self.out)
+        records = self._history + [r for r in self.logger.records if r["step"] > self._since]
+        if records:
+            plot_losses(records, self.out)
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        if self.every_steps and gan.state.step % self.every_steps == 0:
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if self.every_steps and ctx.state.step % self.every_steps == 0:
             self._draw()
 
-    def on_epoch_end(self, gan: GAN) -> None:
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
         if not self.every_steps:
             self._draw()
 
-    def on_train_end(self, gan: GAN) -> None:
+    def on_train_end(self, ctx: TrainingContext) -> None:
         self._draw()
 
 
@@ -261,29 +277,31 @@ class EarlyStopping(Callback):
     """Stops training when a score computed after each epoch stops improving.
 
     Args:
-        score: a function of the GAN returning a number to minimise (e.g. a Frechet distance).
+        score: a function of the training context returning a number to minimise (e.g. a Frechet distance).
         patience: epochs without an improvement of at least ``min_delta`` before stopping.
     """
 
-    def __init__(self, score: Callable[[GAN], float], patience: int = 5, min_delta: float = 0.0) -> None:
+    def __init__(
+        self, score: Callable[[TrainingContext], float], patience: int = 5, min_delta: float = 0.0
+    ) -> None:
         self.score = score
         self.patience = patience
         self.min_delta = min_delta
         self.best = math.inf
         self.bad_epochs = 0
 
-    def on_epoch_end(self, gan: GAN) -> None:
-        value = float(self.score(gan))
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
+        value = float(self.score(ctx))
         if value < self.best - self.min_delta:
             self.best, self.bad_epochs = value, 0
         else:
             self.bad_epochs += 1
             if self.bad_epochs >= self.patience:
-                gan.stop_training = True
+                ctx.stop_training = True
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda gan: print(gan.state))``."""
+    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda ctx: print(ctx.state))``."""
 
     def __init__(self, **hooks: Callable[..., None]) -> None:
         unknown = set(hooks) - {"on_train_begin", "on_step_end", "on_epoch_end", "on_train_end", "on_restore"}

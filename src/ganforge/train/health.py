@@ -1,7 +1,7 @@
 """Training health: NaN/Inf detection with recovery, and warnings about runs that have stopped learning.
 
 ``DivergenceGuard`` looks for non-finite losses and weights every ``every`` steps (one logging interval),
-puts the GAN back to its last good state with lower learning rates, and gives up with a clear message
+puts training back to its last good state with lower learning rates, and gives up with a clear message
 after ``max_restarts`` recoveries, so a diverged run never reloads forever. ``HealthMonitor`` warns, once
 per episode, when the discriminator wins completely for a long stretch or the samples lose their variety.
 """
@@ -19,16 +19,16 @@ from ganforge.train import distributed
 from ganforge.train.callbacks import Callback
 
 if TYPE_CHECKING:
-    from ganforge.gan import GAN
+    from ganforge.train.context import TrainingContext
 
-Report = Callable[["GAN", dict[str, Any]], None]
+Report = Callable[["TrainingContext", dict[str, Any]], None]
 
 
 class TrainingDiverged(UserError):
     """NaN/Inf came back after every allowed recovery."""
 
 
-def warn_report(_gan: GAN, record: dict[str, Any]) -> None:
+def warn_report(_ctx: TrainingContext, record: dict[str, Any]) -> None:
     """The default report outside a run directory: a Python warning."""
     warnings.warn(record["message"], RuntimeWarning, stacklevel=2)
 
@@ -63,73 +63,70 @@ class DivergenceGuard(Callback):
         self._total: torch.Tensor | None = None  # sum of every stat since the last check
         self._start: dict[str, Any] | None = None
 
-    def on_train_begin(self, gan: GAN) -> None:
-        self._start = _cpu_copy(gan.state_dict())
+    def on_train_begin(self, ctx: TrainingContext) -> None:
+        self._start = _cpu_copy(ctx.state_dict())
         self._total = None
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
         # A NaN or Inf anywhere makes the running sum non-finite; it stays on the device until the check.
         total = torch.stack([v.float().sum() for v in stats.values()]).sum()
         self._total = total if self._total is None else self._total + total
-        if gan.state.step % self.every == 0 or gan.budget_reached():
-            self.check(gan)
+        if ctx.state.step % self.every == 0 or ctx.budget_reached():
+            self.check(ctx)
 
-    def on_epoch_end(self, gan: GAN) -> None:
-        self.check(gan)  # before the epoch's checkpoint and grid
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
+        self.check(ctx)  # before the epoch's checkpoint and grid
 
-    def on_train_end(self, gan: GAN) -> None:
-        if not self._healthy(gan):
+    def on_train_end(self, ctx: TrainingContext) -> None:
+        if not self._healthy(ctx):
             # Stopped between checks with a diverged state: the Checkpointer will not save it.
             self.report(
-                gan,
+                ctx,
                 {
-                    "step": gan.state.step,
+                    "step": ctx.state.step,
                     "event": "diverged at the end",
-                    "message": f"NaN/Inf at step {gan.state.step}; these steps were not saved "
+                    "message": f"NaN/Inf at step {ctx.state.step}; these steps were not saved "
                     "(resume continues from the last good checkpoint)",
                 },
             )
 
-    def check(self, gan: GAN) -> None:
+    def check(self, ctx: TrainingContext) -> None:
         """Recover now if the losses since the last check or the weights are not finite."""
-        if self._healthy(gan):
+        if self._healthy(ctx):
             return
-        self.failed_steps.append(gan.state.step)
+        self.failed_steps.append(ctx.state.step)
         if self.restarts >= self.max_restarts:
             raise TrainingDiverged(
                 f"training diverged (NaN/Inf) at steps {', '.join(map(str, self.failed_steps))}, "
                 f"{self.restarts} recoveries allowed (--max-restarts); every checkpoint written before is "
                 "kept and none after: try a lower learning rate or another loss"
             )
-        self._recover(gan)
+        self._recover(ctx)
 
-    def _healthy(self, gan: GAN) -> bool:
+    def _healthy(self, ctx: TrainingContext) -> bool:
         finite = self._total is None or bool(torch.isfinite(self._total))
         self._total = None
-        weights = gan.weights_finite()  # agreed between processes: every one must call it
-        return weights and not distributed.any_rank(not finite, gan.device)
+        weights = ctx.weights_finite()  # agreed between processes: every one must call it
+        return weights and not distributed.any_rank(not finite, ctx.device)
 
-    def _recover(self, gan: GAN) -> None:
-        failed = gan.state.step
-        optimisers = (gan.trainer.opt_g, gan.trainer.opt_d)
+    def _recover(self, ctx: TrainingContext) -> None:
+        failed = ctx.state.step
         # The current rates already include earlier recoveries; the restored state may not.
-        rates = [[group["lr"] * self.lr_factor for group in opt.param_groups] for opt in optimisers]
+        rates = [[lr * self.lr_factor for lr in group] for group in ctx.learning_rates()]
         state = self.last_good() if self.last_good else None
-        gan.restore(state if state is not None else _cpu_copy(self._start))
-        for opt, opt_rates in zip(optimisers, rates, strict=True):
-            for group, lr in zip(opt.param_groups, opt_rates, strict=True):
-                group["lr"] = lr
+        ctx.restore(state if state is not None else _cpu_copy(self._start))
+        ctx.set_learning_rates(*rates)
         self.restarts += 1
         self.report(
-            gan,
+            ctx,
             {
-                "step": gan.state.step,
+                "step": ctx.state.step,
                 "event": "restart",
                 "failed_step": failed,
                 "restart": self.restarts,
                 "lr_g": rates[0][0],
                 "lr_d": rates[1][0],
-                "message": f"NaN/Inf detected at step {failed}: restarted from step {gan.state.step} "
+                "message": f"NaN/Inf detected at step {failed}: restarted from step {ctx.state.step} "
                 f"with learning rates x{self.lr_factor} (recovery {self.restarts} of {self.max_restarts})",
             },
         )
@@ -174,31 +171,31 @@ class HealthMonitor(Callback):
         self._fooled: torch.Tensor | None = None  # was D fooled once since the last check (device bool)
         self._steps = 0
 
-    def on_train_begin(self, gan: GAN) -> None:
-        data = gan.train_data
+    def on_train_begin(self, ctx: TrainingContext) -> None:
+        data = ctx.train_data
         if data is not None and len(data) > 1:
             pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:64]
             self.real_spread = spread(data.images[pick])
         self._fooled, self._steps = None, 0
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        if "d_real" in stats and gan.trainer.loss.sigmoid_outputs:
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if "d_real" in stats and ctx.sigmoid_outputs:
             fooled = (stats["d_real"] <= 0.99) | (stats["d_fake"] >= 0.01)
             self._fooled = fooled if self._fooled is None else self._fooled | fooled
             self._steps += 1
-        if gan.state.step % self.every == 0:
-            self._check_d(gan)
-        if self.diversity_every and gan.state.step % self.diversity_every == 0:
-            self.check_diversity(gan)
+        if ctx.state.step % self.every == 0:
+            self._check_d(ctx)
+        if self.diversity_every and ctx.state.step % self.diversity_every == 0:
+            self.check_diversity(ctx)
 
-    def on_epoch_end(self, gan: GAN) -> None:
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
         if not self.diversity_every:
-            self.check_diversity(gan)
+            self.check_diversity(ctx)
 
-    def on_restore(self, gan: GAN) -> None:
+    def on_restore(self, ctx: TrainingContext) -> None:
         self.win_since, self._fooled, self._steps = None, None, 0
 
-    def _check_d(self, gan: GAN) -> None:
+    def _check_d(self, ctx: TrainingContext) -> None:
         if self._fooled is None:
             return
         fooled, steps = bool(self._fooled), self._steps
@@ -207,27 +204,27 @@ class HealthMonitor(Callback):
             self.win_since = None
             self.warned.discard("d_wins")
             return
-        self.win_since = self.win_since if self.win_since is not None else gan.state.step - steps
-        if gan.state.step - self.win_since >= self.d_win_steps:
+        self.win_since = self.win_since if self.win_since is not None else ctx.state.step - steps
+        if ctx.state.step - self.win_since >= self.d_win_steps:
             self._warn(
-                gan,
+                ctx,
                 "d_wins",
                 f"the discriminator has won completely since step {self.win_since} (D(x) > 0.99, "
                 "D(G(z)) < 0.01): the generator gets almost no gradient; try the non-saturating loss, "
                 "label smoothing, R1 or a lower D learning rate",
             )
 
-    def check_diversity(self, gan: GAN) -> float | None:
+    def check_diversity(self, ctx: TrainingContext) -> float | None:
         """The variety ratio of fresh samples now (None without real data to compare with)."""
         if not self.real_spread:
             return None
-        ratio = spread(gan.generate(64, seed=12345)) / self.real_spread
+        ratio = spread(ctx.generate(64, seed=12345)) / self.real_spread
         self.peak_diversity = max(self.peak_diversity, ratio)
         if ratio >= self.min_diversity:
             self.warned.discard("collapse")
-        elif self.peak_diversity >= 2 * self.min_diversity or gan.state.step >= self.collapse_after:
+        elif self.peak_diversity >= 2 * self.min_diversity or ctx.state.step >= self.collapse_after:
             self._warn(
-                gan,
+                ctx,
                 "collapse",
                 f"samples are collapsing: their variety is {ratio:.0%} of the data's "
                 f"(under {self.min_diversity:.0%}; its best was {self.peak_diversity:.0%}); look at the "
@@ -235,11 +232,11 @@ class HealthMonitor(Callback):
             )
         return ratio
 
-    def _warn(self, gan: GAN, kind: str, message: str) -> None:
+    def _warn(self, ctx: TrainingContext, kind: str, message: str) -> None:
         if kind in self.warned:
             return
         self.warned.add(kind)
-        self.report(gan, {"step": gan.state.step, "warning": kind, "message": f"warning: {message}"})
+        self.report(ctx, {"step": ctx.state.step, "warning": kind, "message": f"warning: {message}"})
 
 
 def spread(images: torch.Tensor) -> float:

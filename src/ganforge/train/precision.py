@@ -7,10 +7,12 @@ weights, optimiser state and losses in fp32; only matrix products and convolutio
 
 from __future__ import annotations
 
+import typing
+
 import torch
 from torch import nn
 
-from ganforge.config import PRECISIONS
+from ganforge.config import Precision
 from ganforge.errors import UserError
 
 
@@ -33,8 +35,8 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
     Raises:
         UserError: an unknown name.
     """
-    if name not in PRECISIONS:
-        raise UserError(f"unknown precision '{name}'; choose one of: {', '.join(PRECISIONS)}")
+    if name not in typing.get_args(Precision):
+        raise UserError(f"unknown precision '{name}'; choose one of: {', '.join(typing.get_args(Precision))}")
     if name == "bf16" or (name == "auto" and native_bf16(device)):
         return torch.bfloat16
     return None

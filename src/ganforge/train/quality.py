@@ -21,7 +21,7 @@ from ganforge.train.health import Report, warn_report
 from ganforge.train.plots import plot_quality
 
 if TYPE_CHECKING:
-    from ganforge.gan import GAN
+    from ganforge.train.context import TrainingContext
 
 # A class is collapsing when it gets less than this share of the samples, or more than the upper one.
 CLASS_SHARE_LOW, CLASS_SHARE_HIGH = 0.02, 0.30
@@ -62,55 +62,61 @@ class QualityEvaluator(Callback):
         self.history: list[dict[str, Any]] = []
         self._collapse_warned = False
 
-    def on_train_begin(self, gan: GAN) -> None:
-        # A resumed run keeps competing with the best it had.
+    def on_train_begin(self, ctx: TrainingContext) -> None:
+        # The run's earlier measurements, read once: the curve continues them, and a resumed run keeps
+        # competing with the best it had.
+        log = self.run_dir / "metrics.jsonl" if self.run_dir else None
+        earlier = read_jsonl(log) if log and log.is_file() else []
+        self.history = [r for r in earlier if "quality" in r and r.get("step", 0) <= ctx.state.step]
         if self.run_dir and (checkpoint_dir(self.run_dir) / "best.pt").is_file():
-            past = [r["quality"] for r in read_jsonl(self.run_dir / "metrics.jsonl") if "quality" in r]
-            scores = [q[self.fd_key] for q in past if self.fd_key in q]
+            scores = [r["quality"][self.fd_key] for r in self.history if self.fd_key in r["quality"]]
             self.best = min(scores) if scores else None
+
+    def on_restore(self, ctx: TrainingContext) -> None:
+        self.history = [r for r in self.history if r["step"] <= ctx.state.step]
 
     @property
     def fd_key(self) -> str:
         """The name of the Fréchet distance in the records, e.g. ``FD-mnist-cnn``."""
         return f"FD-{self.extractor.name}"
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        if gan.state.step % self.every == 0:
-            self.evaluate(gan)
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        if ctx.state.step % self.every == 0:
+            self.evaluate(ctx)
 
-    def on_train_end(self, gan: GAN) -> None:
-        if self.evaluated_at != gan.state.step and gan.weights_finite():
-            self.evaluate(gan)
+    def on_train_end(self, ctx: TrainingContext) -> None:
+        if self.evaluated_at != ctx.state.step and ctx.weights_finite():
+            self.evaluate(ctx)
 
-    def evaluate(self, gan: GAN) -> dict[str, Any]:
+    def evaluate(self, ctx: TrainingContext) -> dict[str, Any]:
         """Evaluate now; returns the metrics."""
-        images = gan.generate(self.n, seed=0)
-        classes = getattr(gan.trainer.sampler, "num_classes", None)
+        images = ctx.generate(self.n, seed=0)
+        classes = getattr(ctx, "num_classes", None)
         requested = torch.arange(self.n) % classes if classes else None
         result = evaluate(images, self.reference, self.extractor, seed=0, requested=requested)
         metrics = result["metrics"]
-        self.evaluated_at = gan.state.step
+        self.evaluated_at = ctx.state.step
         record = {
-            "step": gan.state.step,
-            "wall_time": round(gan.state.elapsed, 3),  # training clock when the samples were drawn
+            "step": ctx.state.step,
+            "wall_time": round(ctx.state.elapsed, 3),  # training clock when the samples were drawn
             "quality": metrics,
             "provenance": result["provenance"],
-            "message": self._summary(gan, metrics),
+            "message": self._summary(ctx, metrics),
         }
         self.history.append(record)
-        self.report(gan, record)
+        self.report(ctx, record)
         if self.run_dir:
-            plot_quality(read_jsonl(self.run_dir / "metrics.jsonl"), self.run_dir / "quality.png")
+            plot_quality(self.history, self.run_dir / "quality.png")
         if self.best is None or metrics[self.fd_key] < self.best:
             self.best = metrics[self.fd_key]
             if self.run_dir:
-                state = {"config": self.config, "quality": metrics, **gan.state_dict()}
+                state = {"config": self.config, "quality": metrics, **ctx.state_dict()}
                 write_checkpoint(checkpoint_dir(self.run_dir) / "best.pt", state)
-        self._check_classes(gan, metrics)
+        self._check_classes(ctx, metrics)
         return metrics
 
-    def _summary(self, gan: GAN, metrics: dict[str, Any]) -> str:
-        parts = [f"quality at step {gan.state.step}: {self.fd_key} {metrics[self.fd_key]:.2f}"]
+    def _summary(self, ctx: TrainingContext, metrics: dict[str, Any]) -> str:
+        parts = [f"quality at step {ctx.state.step}: {self.fd_key} {metrics[self.fd_key]:.2f}"]
         if "classes_covered" in metrics:
             parts.append(f"classes covered {metrics['classes_covered']}")
         if "SWD" in metrics:
@@ -118,7 +124,7 @@ class QualityEvaluator(Callback):
         parts.append(f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}")
         return ", ".join(parts)
 
-    def _check_classes(self, gan: GAN, metrics: dict[str, Any]) -> None:
+    def _check_classes(self, ctx: TrainingContext, metrics: dict[str, Any]) -> None:
         shares = metrics.get("class_histogram")
         if not shares:
             return
@@ -139,9 +145,9 @@ class QualityEvaluator(Callback):
             if text
         )
         self.report(
-            gan,
+            ctx,
             {
-                "step": gan.state.step,
+                "step": ctx.state.step,
                 "warning": "class_collapse",
                 "message": f"warning: class collapse: {detail}",
             },

@@ -21,7 +21,7 @@ from ganforge.train import distributed
 from ganforge.train.callbacks import MetricsLogger
 
 if TYPE_CHECKING:
-    from ganforge.gan import GAN
+    from ganforge.train.context import TrainingContext
 
 SCALARS = ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec")
 
@@ -56,23 +56,25 @@ class TensorBoard(MetricsLogger):
         self.hparams = hparams or {}
         self.writer = None
 
-    def on_train_begin(self, gan: GAN) -> None:
-        super().on_train_begin(gan)
+    def on_train_begin(self, ctx: TrainingContext) -> None:
+        super().on_train_begin(ctx)
         if self.writer is None and distributed.rank() == 0:
             self.writer = self._writer_class(str(self.log_dir))
-            self.writer.add_text("config", f"```\n{json.dumps(self.hparams, indent=2)}\n```", gan.state.step)
+            self.writer.add_text("config", f"```\n{json.dumps(self.hparams, indent=2)}\n```", ctx.state.step)
             flat = {k: v for k, v in _flatten(self.hparams).items() if isinstance(v, (int, float, str, bool))}
             if flat:
                 self.writer.add_hparams(flat, {}, run_name=".")
 
-    def emit(self, gan: GAN, record: dict[str, Any], final: bool, seconds_per_step: float = 0.0) -> None:
+    def emit(
+        self, ctx: TrainingContext, record: dict[str, Any], final: bool, seconds_per_step: float = 0.0
+    ) -> None:
         if self.writer is None:
             return
         for key in SCALARS:
             if key in record:
                 self.writer.add_scalar(f"train/{key}", record[key], record["step"])
 
-    def event(self, gan: GAN, record: dict[str, Any]) -> None:
+    def event(self, ctx: TrainingContext, record: dict[str, Any]) -> None:
         """Quality records become ``quality/<metric>`` scalars; warnings become text."""
         if self.writer is None:
             return
@@ -82,28 +84,28 @@ class TensorBoard(MetricsLogger):
         if "warning" in record or "event" in record:
             self.writer.add_text("events", record.get("message", json.dumps(record)), record["step"])
 
-    def on_step_end(self, gan: GAN, stats: dict[str, torch.Tensor], n_images: int) -> None:
-        super().on_step_end(gan, stats, n_images)
-        if self.images_every and gan.state.step % self.images_every == 0:
-            self._grid(gan)
+    def on_step_end(self, ctx: TrainingContext, stats: dict[str, torch.Tensor], n_images: int) -> None:
+        super().on_step_end(ctx, stats, n_images)
+        if self.images_every and ctx.state.step % self.images_every == 0:
+            self._grid(ctx)
 
-    def on_epoch_end(self, gan: GAN) -> None:
+    def on_epoch_end(self, ctx: TrainingContext) -> None:
         if not self.images_every:
-            self._grid(gan)
+            self._grid(ctx)
 
-    def on_train_end(self, gan: GAN) -> None:
-        super().on_train_end(gan)
+    def on_train_end(self, ctx: TrainingContext) -> None:
+        super().on_train_end(ctx)
         if self.writer is not None:
-            self._grid(gan)
+            self._grid(ctx)
             self.writer.close()
             self.writer = None
 
-    def _grid(self, gan: GAN) -> None:
+    def _grid(self, ctx: TrainingContext) -> None:
         if self.writer is None:
             return
-        picture = make_grid(gan.grid_images(), gan.config.grid_size).convert("RGB")
+        picture = make_grid(ctx.grid_images(), ctx.config.grid_size).convert("RGB")
         array = torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1)  # (3, H, W) uint8
-        self.writer.add_image("fixed_noise", array, gan.state.step)
+        self.writer.add_image("fixed_noise", array, ctx.state.step)
         self.writer.flush()
 
 
