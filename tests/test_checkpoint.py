@@ -138,3 +138,39 @@ def test_fuzzed_checkpoint_files_give_a_user_error_or_load(tmp_path_factory, noi
         assert "\n" not in str(exc)
     else:
         assert state["w"].shape == (64,)  # it loaded: then its checksum matched
+
+
+def test_python_and_numpy_random_states_are_saved_and_restored(tmp_path):
+    import random
+
+    import numpy as np
+
+    from ganforge.checkpoint import load_checkpoint, rng_state, set_rng_state, write_checkpoint
+
+    random.seed(5)
+    np.random.seed(5)
+    write_checkpoint(tmp_path / "c.pt", {"rng": rng_state()})
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    random.seed(99)
+    np.random.seed(99)
+    torch.manual_seed(99)
+    set_rng_state(load_checkpoint(tmp_path / "c.pt")["rng"])  # weights_only loading reads them back
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_the_schema_is_made_and_read_in_one_place():
+    from ganforge.checkpoint import checkpoint_step, generator_weights, make_checkpoint
+
+    training = {
+        "state": {"step": 7},
+        "trainer": {"G": {"w": 1}, "G_ema": {"w": 2}},
+        "fixed_noise": 0,
+        "rng": {},
+    }
+    made = make_checkpoint(training, {"preset": "x"}, quality={"FD": 1.0})
+    assert made["config"] == {"preset": "x"} and made["quality"] == {"FD": 1.0}
+    assert checkpoint_step(made) == 7 and generator_weights(made) == {
+        "w": 2
+    }  # the EMA copy when there is one
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        make_checkpoint({"state": {}}, {})

@@ -1,17 +1,21 @@
 """Complete, versioned training checkpoints: plain state dicts, written atomically, loaded safely.
 
-A checkpoint holds G, D, both optimisers, the step/epoch counters, every RNG state, the fixed noise
-and the resolved config, so a run can be resumed or sampled from that one file.
+A checkpoint holds G, D, both optimisers, the step/epoch counters, every RNG state (torch, CUDA,
+Python, numpy and the trainer's noise stream), the fixed noise and the resolved config, so a run can be
+resumed or sampled from that one file. The schema is made (:func:`make_checkpoint`) and read
+(:func:`generator_weights`, :func:`checkpoint_step`) here and nowhere else.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganforge.errors import UserError
@@ -20,6 +24,68 @@ from ganforge.fileio import atomic_path
 FORMAT = "ganforge-checkpoint"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step_(\d{9})\.pt$")
+
+
+def make_checkpoint(
+    training: dict[str, Any], config: dict[str, Any], quality: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The one checkpoint schema, before :func:`write_checkpoint` adds its format, version and checksum.
+
+    Args:
+        training: the loop's ``state_dict()``: ``state`` (step, epoch, batch_in_epoch, elapsed),
+            ``trainer`` (G, D, G_ema, both optimisers, the noise stream, counters), ``fixed_noise``
+            and ``rng`` (:func:`rng_state`).
+        config: the resolved run config (``RunConfig.to_dict()``), so the file alone rebuilds the run.
+        quality: the metrics that made this the best checkpoint (``best.pt``).
+    """
+    missing = {"state", "trainer", "fixed_noise", "rng"} - set(training)
+    if missing:
+        raise ValueError(f"a training state without {sorted(missing)} cannot be resumed")
+    checkpoint = {"config": config, **training}
+    if quality is not None:
+        checkpoint["quality"] = quality
+    return checkpoint
+
+
+def generator_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The generator a checkpoint draws with: its EMA copy when it has one."""
+    trainer = checkpoint["trainer"]
+    return trainer.get("G_ema", trainer["G"])
+
+
+def checkpoint_step(checkpoint: dict[str, Any]) -> int:
+    """The training step a checkpoint was written at."""
+    return int(checkpoint["state"]["step"])
+
+
+def rng_state() -> dict[str, Any]:
+    """Every global random state a run may touch: torch (CPU and CUDA), Python's ``random``, numpy's.
+
+    Stored as tensors and plain numbers, so ``weights_only`` loading reads them back.
+    """
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": {"version": version, "state": torch.tensor(internal, dtype=torch.int64), "gauss": gauss},
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+    }  # fmt: skip
+
+
+def set_rng_state(rng: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned (checkpoints from before Python/numpy states: torch only)."""
+    torch.set_rng_state(rng["torch"])
+    if torch.cuda.is_available() and rng.get("cuda"):
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    if "python" in rng:
+        py = rng["python"]
+        random.setstate((py["version"], tuple(py["state"].tolist()), py["gauss"]))
+    if "numpy" in rng:
+        n = rng["numpy"]
+        keys = n["keys"].numpy().astype(np.uint32)
+        np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["cached"]))
 
 
 def checkpoint_dir(run_dir: Path) -> Path:

@@ -128,3 +128,10 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def truncate_jsonl(path: Path, step: int) -> None:
+    """Keep only the records of steps up to ``step`` (and drop half-written lines), atomically."""
+    if Path(path).is_file():
+        kept = [r for r in read_jsonl(path) if int(r.get("step", 0)) <= step]
+        write_atomic(Path(path), "".join(json.dumps(r) + "\n" for r in kept).encode())

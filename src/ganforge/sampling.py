@@ -11,7 +11,13 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from ganforge.checkpoint import find_checkpoint, load_checkpoint, load_weights
+from ganforge.checkpoint import (
+    checkpoint_step,
+    find_checkpoint,
+    generator_weights,
+    load_checkpoint,
+    load_weights,
+)
 from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
@@ -229,6 +235,5 @@ def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module,
     checkpoint = load_checkpoint(find_checkpoint(target))
     cfg = RunConfig.from_dict(checkpoint["config"])
     generator, _ = build_models(cfg.model, cfg.data)
-    weights = checkpoint["trainer"]
-    load_weights(generator, weights.get("G_ema", weights["G"]), "generator")
-    return generator.to(device), cfg, int(checkpoint["state"]["step"])
+    load_weights(generator, generator_weights(checkpoint), "generator")
+    return generator.to(device), cfg, checkpoint_step(checkpoint)

@@ -1,24 +1,15 @@
 """At least 20 SIGKILLs (random moments, inside checkpoint writes, inside grid writes), each resumed."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location(
-    "kill_resume", Path(__file__).parents[2] / "benchmarks" / "kill_resume.py"
-)
-kill_resume = importlib.util.module_from_spec(_SPEC)
-sys.modules["kill_resume"] = kill_resume  # dataclasses look their module up there
-_SPEC.loader.exec_module(kill_resume)
+from tests.train import kill_harness
 
 
 @pytest.mark.slow
 def test_21_kills_each_resume_from_the_newest_complete_checkpoint(tmp_path):
-    report = kill_resume.run(tmp_path / "run", kills=21, seed=1)
+    report = kill_harness.run(tmp_path / "run", kills=21, seed=1)
     assert len(report) == 21
-    assert {k.mode for k in report} == set(kill_resume.MODES)
+    assert {k.mode for k in report} == set(kill_harness.MODES)
     # The write kills really landed inside a write: the half-written temporary file was there.
     assert all(k.temp_files >= 1 for k in report if k.mode != "random")
     assert all(k.resumed_at == k.newest_complete for k in report)

@@ -10,8 +10,28 @@ def test_smoothing_is_unbiased_and_tracks_a_step():
     assert step[99] == 0 and 0 < step[110] < 1 and step[-1] > 0.95
 
 
-def test_plot_writes_a_png(tmp_path):
-    records = [{"step": s, "d_loss": 1.0, "g_loss": 0.8, "d_real": 0.6, "d_fake": 0.4} for s in range(1, 30)]
+BLUE, ORANGE = (31, 119, 180), (255, 127, 14)  # matplotlib's tab:blue and tab:orange
+
+
+def _has(picture: Image.Image, colour: tuple[int, int, int]) -> bool:
+    pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3).astype(int)
+    return bool((np.abs(pixels - colour).sum(axis=1) < 30).sum() > 50)
+
+
+def test_the_loss_plot_draws_each_curve_in_its_panel(tmp_path):
+    wave = [np.sin(s / 4) / 10 for s in range(1, 31)]  # curves inside the axes, not along their edges
+    records = [
+        {"step": s, "d_loss": 1.0 + w, "g_loss": 0.7 - w, "d_real": 0.6 + w, "d_fake": 0.3 - w}
+        for s, w in zip(range(1, 30), wave, strict=False)
+    ]
     records.append({"step": 30, "d_loss": 1.0, "d_real": 0.6, "d_fake": 0.4})  # a D-only interval
     plot_losses(records, tmp_path / "losses.png")
-    assert Image.open(tmp_path / "losses.png").size[0] > 300
+    picture = Image.open(tmp_path / "losses.png")
+    top = picture.crop((0, 0, picture.width, picture.height // 2))
+    bottom = picture.crop((0, picture.height // 2, picture.width, picture.height))
+    # D loss / D(x) in blue, G loss / D(G(z)) in orange: both lines in both panels.
+    assert all(_has(panel, c) for panel in (top, bottom) for c in (BLUE, ORANGE))
+    d_only = [{k: v for k, v in r.items() if k not in ("g_loss", "d_fake")} for r in records]
+    plot_losses(d_only, tmp_path / "d_only.png")
+    picture = Image.open(tmp_path / "d_only.png")
+    assert _has(picture, BLUE) and not _has(picture, ORANGE)  # no curve for what was never logged

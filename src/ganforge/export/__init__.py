@@ -22,7 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganforge.checkpoint import find_checkpoint, load_checkpoint, load_weights
+from ganforge.checkpoint import (
+    checkpoint_step,
+    find_checkpoint,
+    generator_weights,
+    load_checkpoint,
+    load_weights,
+)
 from ganforge.config import RunConfig
 from ganforge.errors import UserError
 from ganforge.export.card import model_card
@@ -59,8 +65,7 @@ def export_run(target: Path, out: Path, checkpoint: Path | None = None) -> Expor
     state = load_checkpoint(path)
     cfg = RunConfig.from_dict(state["config"])
     generator, _ = build_models(cfg.model, cfg.data)
-    weights = state["trainer"]
-    load_weights(generator, weights.get("G_ema", weights["G"]), "generator")
+    load_weights(generator, generator_weights(state), "generator")
     generator.eval()
     run_dir = target if Path(target).is_dir() else None
     with atomic_folder(out) as work:
@@ -70,7 +75,7 @@ def export_run(target: Path, out: Path, checkpoint: Path | None = None) -> Expor
         save_png(make_grid(images, scale=max(1, 64 // images.shape[-1])), work / "samples.png")
         info = _training_info(state, cfg, run_dir, path) | {"onnx_max_abs_diff": diff}
         (work / "README.md").write_text(model_card(cfg, generator, info))
-    return Exported(out, int(state["state"]["step"]), diff)
+    return Exported(out, checkpoint_step(state), diff)
 
 
 def load_exported(folder: Path) -> nn.Module:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ganforge.checkpoint import save_checkpoint
-from ganforge.fileio import append_line, read_jsonl, write_atomic
+from ganforge.checkpoint import make_checkpoint, save_checkpoint
+from ganforge.fileio import append_line, read_jsonl, truncate_jsonl
 from ganforge.sampling import make_grid, save_png
 from ganforge.train import distributed
 from ganforge.train.plots import plot_losses
@@ -94,7 +94,7 @@ class MetricsLogger(Callback):
         self._reset()
         self.records = [r for r in self.records if r["step"] <= ctx.state.step]
         if self.path and self.path.is_file():
-            truncate_metrics(self.path, ctx.state.step)
+            truncate_jsonl(self.path, ctx.state.step)
 
     def event(self, ctx: TrainingContext, record: dict[str, Any]) -> None:
         """Write a non-metric record (a warning, a recovery) to the file and show its message."""
@@ -134,14 +134,6 @@ class MetricsLogger(Callback):
             total = ctx.total_steps
             eta = (total - ctx.state.step) * seconds_per_step if total else ctx.seconds_left()
             self.progress.update(record, eta, force=final)
-
-
-def truncate_metrics(path: Path, step: int) -> None:
-    """Keep only the records of steps up to ``step`` (and drop half-written lines)."""
-    if not path.is_file():
-        return
-    kept = [r for r in read_jsonl(path) if int(r.get("step", 0)) <= step]
-    write_atomic(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
 
 class ImageGrid(Callback):
@@ -213,7 +205,7 @@ class Checkpointer(Callback):
             return None
         path = None
         if distributed.rank() == 0:
-            state = {"config": self.config, **ctx.state_dict()}
+            state = make_checkpoint(ctx.state_dict(), self.config)
             path = save_checkpoint(self.run_dir, ctx.state.step, state, self.keep)
         # The others wait, so a checkpoint is complete on disk when any process moves on.
         distributed.barrier()

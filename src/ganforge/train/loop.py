@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganforge.checkpoint import rng_state, set_rng_state
 from ganforge.config import TrainConfig
 from ganforge.data.images import ImageData, as_image_data, to_unit_range
 from ganforge.data.order import EpochOrder
@@ -211,12 +212,11 @@ class Loop:
 
     def state_dict(self) -> dict[str, Any]:
         """Networks, optimisers, counters, RNG states and fixed noise: all a resume needs."""
-        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
         return {
             "state": self.state.__dict__.copy(),
             "trainer": self.trainer.state_dict(),
             "fixed_noise": self.fixed_noise,
-            "rng": {"torch": torch.get_rng_state(), "cuda": cuda},
+            "rng": rng_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -224,7 +224,5 @@ class Loop:
         self.trainer.load_state_dict(state["trainer"])
         self.state = TrainState(**state["state"])
         self.fixed_noise = state["fixed_noise"]
-        torch.set_rng_state(state["rng"]["torch"])
-        if torch.cuda.is_available() and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        set_rng_state(state["rng"])
         distributed.reseed(self.config.seed, self.state.step)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ganforge.checkpoint import checkpoint_dir, write_checkpoint
+from ganforge.checkpoint import checkpoint_dir, make_checkpoint, write_checkpoint
 from ganforge.fileio import read_jsonl
 from ganforge.metrics.evaluate import Reference, evaluate
 from ganforge.metrics.extractors import Extractor
@@ -110,7 +110,7 @@ class QualityEvaluator(Callback):
         if self.best is None or metrics[self.fd_key] < self.best:
             self.best = metrics[self.fd_key]
             if self.run_dir:
-                state = {"config": self.config, "quality": metrics, **ctx.state_dict()}
+                state = make_checkpoint(ctx.state_dict(), self.config, quality=metrics)
                 write_checkpoint(checkpoint_dir(self.run_dir) / "best.pt", state)
         self._check_classes(ctx, metrics)
         return metrics

@@ -8,7 +8,6 @@ old one, a resume continues the saved config with only a new budget — are in o
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import fields
@@ -19,7 +18,7 @@ from ganforge.checkpoint import list_checkpoints, load_newest_readable
 from ganforge.config import RunConfig, resumed
 from ganforge.data import ImageData
 from ganforge.errors import UserError
-from ganforge.fileio import read_jsonl, remove_stale_temps, write_atomic
+from ganforge.fileio import remove_stale_temps, truncate_jsonl, write_atomic
 from ganforge.train.lock import RunLock
 
 
@@ -81,9 +80,7 @@ class RunDirectory:
 
     def rewind_metrics(self, step: int) -> None:
         """Drop log lines past ``step`` (work a resume redoes) and half-written ones."""
-        if self.metrics.is_file():
-            kept = [r for r in read_jsonl(self.metrics) if int(r.get("step", 0)) <= step]
-            write_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        truncate_jsonl(self.metrics, step)
 
     def last_good(self, say: Callable[[str], None]) -> dict[str, Any] | None:
         """The newest readable checkpoint (only finite states are ever saved), or None."""
