@@ -98,7 +98,7 @@ def train_preset(
         **train_overrides: fields of :class:`TrainConfig` (e.g. ``epochs=5``, ``batch_size=64``).
 
     Returns:
-        The finished :class:`TrainingRun` (``.gan`` is the trained GAN).
+        The finished :class:`TrainingRun` (``.loop`` holds the trained networks, ``.state`` where it ended).
     """
     cfg = get_preset(name)
     if data is not None:

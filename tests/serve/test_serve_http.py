@@ -219,3 +219,22 @@ def test_serve_mistakes_are_one_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["serve", str(tmp_path), "--port", "70000"]) == 2
     assert "--port must be in 0..65535" in capsys.readouterr().err
+
+
+def test_a_flood_is_turned_away_with_429_not_queued_without_end(server, monkeypatch):
+    studio = server.studio
+    monkeypatch.setattr(studio, "_queue", threading.BoundedSemaphore(2))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        studio._lock.acquire()  # a drawing in progress: requests queue behind it
+        try:
+            waiting = [pool.submit(_get, server, f"/api/grid?seed={i}&count=1") for i in range(6)]
+            for _ in range(400):  # until four have been refused (two may wait)
+                if sum(f.done() for f in waiting) >= 4:
+                    break
+                threading.Event().wait(0.05)
+            refused = [f for f in waiting if f.done()]
+        finally:
+            studio._lock.release()
+    assert len(refused) == 4 and all(f.result()[0] == 429 for f in refused)
+    assert "busy" in json.loads(refused[0].result()[2])["error"]
+    assert sorted(f.result()[0] for f in waiting) == [200, 200, 429, 429, 429, 429]

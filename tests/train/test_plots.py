@@ -35,3 +35,34 @@ def test_the_loss_plot_draws_each_curve_in_its_panel(tmp_path):
     plot_losses(d_only, tmp_path / "d_only.png")
     picture = Image.open(tmp_path / "d_only.png")
     assert _has(picture, BLUE) and not _has(picture, ORANGE)  # no curve for what was never logged
+
+
+def test_the_loss_plot_draws_from_memory_at_most_every_min_seconds(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from ganforge.train import callbacks
+    from ganforge.train.callbacks import LossPlot, MetricsLogger
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text("".join(f'{{"step": {s}, "d_loss": 1.0, "g_loss": 1.0}}\n' for s in (10, 20)))
+    logger = MetricsLogger(log, every=10)
+    drawn: list[list[int]] = []
+    monkeypatch.setattr(
+        callbacks, "plot_losses", lambda records, out: drawn.append([r["step"] for r in records])
+    )
+    reads: list[object] = []
+    read = callbacks.read_jsonl
+    monkeypatch.setattr(callbacks, "read_jsonl", lambda path: reads.append(path) or read(path))
+    clock = [1000.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
+    plot = LossPlot(logger, tmp_path / "losses.png", every_steps=10, min_seconds=30)
+    ctx = SimpleNamespace(state=SimpleNamespace(step=20))  # resumed at step 20
+    plot.on_train_begin(ctx)
+    for step in (30, 40, 50):
+        logger.records.append({"step": step, "d_loss": 1.0})
+        ctx.state.step = step
+        plot.on_step_end(ctx, {}, 1)
+        clock[0] += 20  # a grid interval every 20 s: every other one is drawn
+    plot.on_train_end(ctx)
+    assert drawn == [[10, 20, 30], [10, 20, 30, 40, 50], [10, 20, 30, 40, 50]]
+    assert len(reads) == 1  # the log was read once, at the start, never at a drawing

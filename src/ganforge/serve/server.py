@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ganforge.errors import UserError
 from ganforge.report import render_report
-from ganforge.serve.studio import BadRequest, NotReady, Studio, parse_grid, parse_walk
+from ganforge.serve.studio import BadRequest, Busy, NotReady, Studio, parse_grid, parse_walk
 
 _PAGE = resources.files("ganforge.serve").joinpath("page.html")
 
@@ -62,6 +62,8 @@ class StudioHandler(BaseHTTPRequestHandler):
             self._json({"error": str(exc)}, HTTPStatus.BAD_REQUEST)
         except NotReady as exc:
             self._json({"error": str(exc)}, HTTPStatus.CONFLICT)
+        except Busy as exc:
+            self._json({"error": str(exc)}, HTTPStatus.TOO_MANY_REQUESTS)
         except UserError as exc:
             self._json({"error": str(exc)}, HTTPStatus.UNPROCESSABLE_ENTITY)
         except (BrokenPipeError, ConnectionResetError):

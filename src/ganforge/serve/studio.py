@@ -9,11 +9,13 @@ shared module between train and eval mode and concurrent requests must not see e
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from ganforge.sampling import generate, load_generator, make_grid, walk_frames
 MAX_IMAGES = 64  # images per grid request: a 64-image grid of 256 px is already 2048 px wide
 MAX_FRAMES = 24  # frames per walk request
 MAX_SEED = 2**31 - 1
+MAX_WAITING = 16  # drawings queued behind the one in progress before new ones are turned away
 CACHED_GENERATORS = 3
 _INT = re.compile(r"^-?\d{1,12}$")
 _FLOAT = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
@@ -40,6 +43,10 @@ class BadRequest(UserError):
 
 class NotReady(UserError):
     """A request that is fine but cannot be served yet (no checkpoint, damaged file): answered 409."""
+
+
+class Busy(UserError):
+    """Too many drawings already waiting: answered 429, so a flood of requests cannot pile up threads."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Studio:
         self.run_dir = Path(run_dir)
         self.device = device
         self._lock = threading.Lock()
+        self._queue = threading.BoundedSemaphore(MAX_WAITING)
         self._generators: OrderedDict[tuple[str, int, int], tuple[torch.nn.Module, Any, int]] = OrderedDict()
 
     def checkpoints(self) -> list[str]:
@@ -100,9 +108,21 @@ class Studio:
             "num_classes": cfg.model.num_classes if cfg.model.conditional else 0,
         }
 
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Wait for the generator, or refuse at once when too many requests already wait for it."""
+        queue = self._queue
+        if not queue.acquire(blocking=False):
+            raise Busy(f"busy: {MAX_WAITING} drawings are already waiting; try again in a moment")
+        try:
+            with self._lock:
+                yield
+        finally:
+            queue.release()
+
     def grid(self, request: GridRequest) -> bytes:
         """The PNG ``ganforge sample --seed S --n N [--truncation] [--label]`` would write for ``request``."""
-        with self._lock:
+        with self._turn():
             generator, cfg, _ = self._generator(request.checkpoint, locked=True)
             _check_label(cfg, request.label)
             noise = truncate(
@@ -113,7 +133,7 @@ class Studio:
 
     def walk(self, request: WalkRequest) -> bytes:
         """One PNG: the walk's frames side by side (what ``ganforge interpolate`` animates)."""
-        with self._lock:
+        with self._turn():
             generator, cfg, _ = self._generator(request.checkpoint, locked=True)
             _check_label(cfg, request.label)
             frames = walk_frames(
@@ -135,7 +155,12 @@ class Studio:
         if name not in self.checkpoints():
             raise BadRequest(f"checkpoint {name!r} is not one of this run's: {', '.join(self.checkpoints())}")
         path = checkpoint_dir(self.run_dir) / name  # a name from the listing: never a path from the request
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:  # a running training removes its older checkpoints as it writes new ones
+            raise NotReady(
+                f"checkpoint {name} was just removed; reload the page for the current list"
+            ) from None
         key = (name, stat.st_mtime_ns, stat.st_size)  # best.pt is rewritten in place as training improves
         if key not in self._generators:
             try:
