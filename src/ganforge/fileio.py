@@ -82,15 +82,23 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The records of a JSONL log, skipping a line a crash or a full disk left half-written."""
-    records = []
+    return read_jsonl_counted(path)[0]
+
+
+def read_jsonl_counted(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The records of a JSONL log and how many non-empty lines were damaged (skipped)."""
+    records, damaged = [], 0
     for line in Path(path).read_text(errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
+            damaged += line.strip() != ""
             continue
         if isinstance(record, dict):
             records.append(record)
-    return records
+        else:
+            damaged += 1
+    return records, damaged
 
 
 @contextlib.contextmanager

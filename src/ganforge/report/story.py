@@ -16,6 +16,7 @@ from PIL import Image
 
 from ganforge.checkpoint import checkpoint_dir, list_checkpoints
 from ganforge.errors import UserError
+from ganforge.fileio import read_jsonl_counted
 from ganforge.sampling import sample_grids
 from ganforge.train.lock import training_pid
 
@@ -112,7 +113,7 @@ def read_story(run_dir: Path) -> RunStory:
     config = _read_config(run_dir / "config.json", problems)
     records = _read_records(run_dir / "metrics.jsonl", problems)
     grids, count = _read_grids(run_dir / "samples", problems)
-    final = _open_picture(run_dir / "samples" / "final_grid.png", "final samples", problems, required=False)
+    final = _open_picture(run_dir / "samples" / "final_grid.png", "final samples", problems)
     story = RunStory(run_dir, config, records, grids, count, final, [], training_pid(run_dir), problems)
     story.checkpoints = _checkpoints(run_dir, story.quality(), problems)
     return story
@@ -138,21 +139,10 @@ def _read_records(path: Path, problems: list[str]) -> list[dict[str, Any]]:
         problems.append("metrics.jsonl is missing: no losses, quality or events to show")
         return []
     try:
-        lines = path.read_text(errors="replace").splitlines()
+        records, bad = read_jsonl_counted(path)
     except OSError as exc:
         problems.append(f"metrics.jsonl cannot be read ({exc.strerror})")
         return []
-    records, bad = [], 0
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            bad += line.strip() != ""
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-        else:
-            bad += 1
     if bad:
         problems.append(
             f"metrics.jsonl: {bad} damaged line(s) skipped (a crash or a full disk can cut the last)"
@@ -175,7 +165,7 @@ def _read_grids(samples: Path, problems: list[str]) -> tuple[list[Picture], int]
     return pictures, len(found)
 
 
-def _open_picture(path: Path, label: str, problems: list[str], required: bool = True) -> Picture | None:
+def _open_picture(path: Path, label: str, problems: list[str]) -> Picture | None:
     if not path.is_file():
         return None
     try:
