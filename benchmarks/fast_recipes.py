@@ -9,7 +9,9 @@ as they do for a user).
     OMP_NUM_THREADS=1 python benchmarks/fast_recipes.py train OUT --preset fastgan --data twemoji ...
     python benchmarks/fast_recipes.py score OUT --against mnist:test --n 10000
     python benchmarks/fast_recipes.py score OUT --against twemoji --n 2000        # FD-efficientnet + SWD
+    python benchmarks/fast_recipes.py score OUT --against twemoji --n 2000 --at-cpu 15 30   # two points
     python benchmarks/fast_recipes.py report OUT... [--png curves.png] [--x cpu]
+    python benchmarks/fast_recipes.py panel OUT... --at-cpu 30 --png samples.png    # 64 samples of each
     python benchmarks/fast_recipes.py overhead [--steps 20 --rounds 5]
 
 ``overhead`` times sn-dcgan's training step through ganforge's Trainer and through a minimal hand-written
@@ -98,27 +100,48 @@ def _cpu_at(out: Path, clock: float) -> float | None:
     return samples[-1][1] if clock >= samples[-1][0] else None
 
 
-def score(out: Path, against: str, n: int, stride: int = 1) -> list[dict]:
+def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] | None = None) -> list[dict]:
     found = sorted((out / "checkpoints").glob("step_*.pt"))
-    checkpoints = found[stride - 1 :: stride] + ([found[-1]] if len(found) % stride else [])
+    if at_cpu:
+        checkpoints = _nearest_cpu(out, found, at_cpu)
+    else:
+        checkpoints = found[stride - 1 :: stride] + ([found[-1]] if len(found) % stride else [])
     extractor = get_extractor(default_extractor(against.split(":")[0]))
     reference = None
     points = []
     for path in checkpoints:
         generator, _, step = load_generator(path, torch.device("cpu"))
-        clock = torch.load(path, map_location="cpu", weights_only=True)["state"]["elapsed"]
+        clock = _clock(path)
         noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
         classes = getattr(generator, "num_classes", None)
         images = generate(generator, noise, torch.arange(n) % classes if classes else None)
         if reference is None:
             reference = build_reference(*load_reference(against, tuple(images.shape[1:])), extractor)
         metrics = evaluate(images, reference, extractor, seed=0)["metrics"]
-        point = {"step": step, "clock": clock, "cpu": _cpu_at(out, clock)}
+        point = {"step": step, "clock": clock, "cpu": _cpu_at(out, clock), "n": n}
         point |= {k: v for k, v in metrics.items() if _scalar(v)}
         points.append(point)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in point.items()}))
-    (out / f"curve_{against.replace(':', '_')}.json").write_text(json.dumps(points, indent=1))
+    # Merge with earlier scoring of other checkpoints of the same run, so points can be added later.
+    curve = out / f"curve_{against.replace(':', '_')}.json"
+    earlier = json.loads(curve.read_text()) if curve.is_file() else []
+    merged = {p["step"]: p for p in earlier} | {p["step"]: p for p in points}
+    curve.write_text(json.dumps(sorted(merged.values(), key=lambda p: p["step"]), indent=1))
     return points
+
+
+def _clock(path: Path) -> float:
+    return torch.load(path, map_location="cpu", weights_only=True)["state"]["elapsed"]
+
+
+def _nearest_cpu(out: Path, found: list[Path], minutes: list[float]) -> list[Path]:
+    """The checkpoints nearest each of ``minutes`` of CPU time: runs that shared the cores compare there."""
+    cpu = {path: _cpu_at(out, _clock(path)) for path in found}
+    known = [path for path in found if cpu[path] is not None]
+    if not known:
+        raise SystemExit(f"{out}/cpu_clock.jsonl has no CPU times: score with --stride instead")
+    chosen = {min(known, key=lambda path: abs(cpu[path] - m * 60)) for m in minutes}
+    return sorted(chosen)
 
 
 def _scalar(value: object) -> bool:
@@ -158,6 +181,33 @@ def _plot(curves: dict[Path, list[dict]], keys: list[str], png: Path, x: str) ->
         ax.legend()
     fig.tight_layout()
     fig.savefig(png, dpi=90)
+
+
+def panel(runs: list[Path], minutes: float, png: Path, n: int = 64) -> None:
+    """Side by side: ``n`` EMA samples (seed 0) of each run's checkpoint nearest ``minutes`` CPU minutes,
+    captioned with that checkpoint's scores when ``score`` has written them."""
+    from PIL import Image
+
+    from ganforge.sampling import caption, make_grid
+
+    pictures = []
+    for run in runs:
+        (path,) = _nearest_cpu(run, sorted((run / "checkpoints").glob("step_*.pt")), [minutes])
+        generator, _, step = load_generator(path, torch.device("cpu"))
+        noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+        text = f"{run.name}, step {step} ({_cpu_at(run, _clock(path)) / 60:.1f} CPU min)"
+        for curve in run.glob("curve_*.json"):
+            point = next((p for p in json.loads(curve.read_text()) if p["step"] == step), None)
+            if point:
+                fd = next(k for k in point if k.startswith("FD-"))
+                text += f": FD {point[fd]:.1f}" + (f", SWD {point['SWD']:.1f}" if "SWD" in point else "")
+        pictures.append(caption(make_grid(generate(generator, noise), nrow=8), text))
+    width = sum(p.width for p in pictures) + 10 * (len(pictures) - 1)
+    sheet = Image.new("RGB", (width, max(p.height for p in pictures)), "white")
+    for i, picture in enumerate(pictures):
+        sheet.paste(picture, (sum(p.width + 10 for p in pictures[:i]), 0))
+    sheet.quantize(256).save(png, optimize=True)  # a 256-colour palette: a third of the size for the docs
+    print(f"wrote {png}")
 
 
 def overhead(steps: int, rounds: int, precision: str) -> None:
@@ -242,10 +292,15 @@ def main() -> None:
     s.add_argument("--against", default="mnist:test")
     s.add_argument("--n", type=int, default=10000)
     s.add_argument("--stride", type=int, default=1, help="score every K-th checkpoint (and the last)")
+    s.add_argument("--at-cpu", type=float, nargs="+", help="score the checkpoints nearest these CPU minutes")
     r = sub.add_parser("report")
     r.add_argument("out", nargs="+", type=Path)
     r.add_argument("--png", type=Path)
     r.add_argument("--x", choices=["clock", "cpu"], default="clock", help="the plot's x axis")
+    pn = sub.add_parser("panel")
+    pn.add_argument("out", nargs="+", type=Path)
+    pn.add_argument("--at-cpu", type=float, required=True, help="CPU minutes to show each run at")
+    pn.add_argument("--png", type=Path, required=True)
     o = sub.add_parser("overhead")
     o.add_argument("--steps", type=int, default=20)
     o.add_argument("--rounds", type=int, default=5)
@@ -258,9 +313,11 @@ def main() -> None:
         extra = [a for a in extra if a != "--"]
         train(args.out, args.preset, args.data, args.minutes, args.every, args.seed, extra)
     elif args.what == "score":
-        score(args.out, args.against, args.n, args.stride)
+        score(args.out, args.against, args.n, args.stride, args.at_cpu)
     elif args.what == "report":
         report(args.out, args.png, args.x)
+    elif args.what == "panel":
+        panel(args.out, args.at_cpu, args.png)
     else:
         overhead(args.steps, args.rounds, args.precision)
 
