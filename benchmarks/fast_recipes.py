@@ -112,9 +112,7 @@ def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] 
     for path in checkpoints:
         generator, _, step = load_generator(path, torch.device("cpu"))
         clock = _clock(path)
-        noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
-        classes = getattr(generator, "num_classes", None)
-        images = generate(generator, noise, torch.arange(n) % classes if classes else None)
+        images = _draw(generator, n)
         if reference is None:
             reference = build_reference(*load_reference(against, tuple(images.shape[1:])), extractor)
         metrics = evaluate(images, reference, extractor, seed=0)["metrics"]
@@ -128,6 +126,13 @@ def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] 
     merged = {p["step"]: p for p in earlier} | {p["step"]: p for p in points}
     curve.write_text(json.dumps(sorted(merged.values(), key=lambda p: p["step"]), indent=1))
     return points
+
+
+def _draw(generator: torch.nn.Module, n: int) -> torch.Tensor:
+    """``n`` images from noise seed 0 (classes in turn for a conditional generator): every run alike."""
+    noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+    classes = getattr(generator, "num_classes", None)
+    return generate(generator, noise, torch.arange(n) % classes if classes else None)
 
 
 def _clock(path: Path) -> float:
@@ -194,14 +199,13 @@ def panel(runs: list[Path], minutes: float, png: Path, n: int = 64) -> None:
     for run in runs:
         (path,) = _nearest_cpu(run, sorted((run / "checkpoints").glob("step_*.pt")), [minutes])
         generator, _, step = load_generator(path, torch.device("cpu"))
-        noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
         text = f"{run.name}, step {step} ({_cpu_at(run, _clock(path)) / 60:.1f} CPU min)"
         for curve in run.glob("curve_*.json"):
             point = next((p for p in json.loads(curve.read_text()) if p["step"] == step), None)
             if point:
                 fd = next(k for k in point if k.startswith("FD-"))
                 text += f": FD {point[fd]:.1f}" + (f", SWD {point['SWD']:.1f}" if "SWD" in point else "")
-        pictures.append(caption(make_grid(generate(generator, noise), nrow=8), text))
+        pictures.append(caption(make_grid(_draw(generator, n), nrow=8), text))
     width = sum(p.width for p in pictures) + 10 * (len(pictures) - 1)
     sheet = Image.new("RGB", (width, max(p.height for p in pictures)), "white")
     for i, picture in enumerate(pictures):
