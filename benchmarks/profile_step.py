@@ -6,6 +6,7 @@ themselves; this prints both, then the operators with the most device (or CPU) t
     python benchmarks/profile_step.py tf-dcgan-mnist --device cuda --steps 50
     python benchmarks/profile_step.py dcgan64 --precision fp32 --rows 25
     python benchmarks/profile_step.py tf-dcgan-mnist --precision fp32 --shapes   # one row per layer shape
+    OMP_NUM_THREADS=1 python benchmarks/profile_step.py fastgan --batch-size 32  # another batch size
 """
 
 from __future__ import annotations
@@ -39,15 +40,16 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, help="instead of the preset's")
     parser.add_argument("--rows", type=int, default=15)
     parser.add_argument("--cuda-graphs", default="true", choices=["true", "false"])
     parser.add_argument("--shapes", action="store_true", help="one row per operator and input shape")
     args = parser.parse_args()
     graphs = args.cuda_graphs == "true"
-    trainer, step, device = preset_step(args.preset, args.precision, graphs, args.device)
+    trainer, step, device = preset_step(args.preset, args.precision, graphs, args.device, args.batch_size)
     timed(step, device, 5)  # warm-up: allocator, cuDNN algorithm choice, graph capture
     wall, host = timed(step, device, args.steps)
-    batch = get_preset(args.preset).train.batch_size
+    batch = args.batch_size or get_preset(args.preset).train.batch_size
     print(
         f"# {args.preset} on {device} ({trainer.amp_dtype or 'fp32'}, CUDA graphs "
         f"{trainer.graphs is not None}), batch {batch}: "

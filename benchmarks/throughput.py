@@ -53,10 +53,16 @@ def sync(device: torch.device) -> None:
 
 
 def preset_step(
-    preset: str, precision: str, graphs: bool = True, device_name: str | None = None
+    preset: str,
+    precision: str,
+    graphs: bool = True,
+    device_name: str | None = None,
+    batch_size: int | None = None,
 ) -> tuple[Trainer, Callable[[], dict[str, torch.Tensor]], torch.device]:
-    """A preset's trainer and one training step on a fixed random batch held on the device."""
+    """A preset's trainer and one training step on a fixed random batch held on the device (the preset's
+    batch size unless ``batch_size`` is given)."""
     cfg = get_preset(preset)
+    cfg.train.batch_size = batch_size or cfg.train.batch_size
     cfg.train.precision = precision
     cfg.train.cuda_graphs = graphs
     device = resolve_device(device_name or cfg.train.device)
