@@ -262,9 +262,10 @@ def projected_gan() -> RunConfig:
 
     Sauer et al. 2021: four small spectral-norm heads on fixed random mixings of the frozen ImageNet
     network's features (models/projected.py); hinge loss, DiffAugment; batch 32 with G and D at Adam
-    2e-4 and EMA 0.999 (``fastgan``'s faster settings are not measured with this D; its 30-CPU-minute
-    runs collapsed partly with these). Needs the ``[rgb-metrics]`` extra (the network's weights).
-    Judge it with SWD as well as FD-efficientnet-lite0: D trains on the very features that FD measures.
+    2e-4 and EMA 0.999 (``fastgan``'s faster settings are not measured with this D, whose one
+    30-CPU-minute run collapsed partly even with these). Needs the ``[rgb-metrics]`` extra (the
+    network's weights). Judge it with SWD as well as FD-efficientnet-lite0: D trains on the very
+    features that FD measures.
     """
     return RunConfig(
         preset="projected-gan",
