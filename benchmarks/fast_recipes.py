@@ -136,7 +136,8 @@ def _draw(generator: torch.nn.Module, n: int) -> torch.Tensor:
 
 
 def _clock(path: Path) -> float:
-    return torch.load(path, map_location="cpu", weights_only=True)["state"]["elapsed"]
+    # mmap: only the few bytes of the clock are read, not the whole checkpoint (tens of MB, dozens a run).
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)["state"]["elapsed"]
 
 
 def _nearest_cpu(out: Path, found: list[Path], minutes: list[float]) -> list[Path]:
@@ -191,9 +192,7 @@ def _plot(curves: dict[Path, list[dict]], keys: list[str], png: Path, x: str) ->
 def panel(runs: list[Path], minutes: float, png: Path, n: int = 64) -> None:
     """Side by side: ``n`` EMA samples (seed 0) of each run's checkpoint nearest ``minutes`` CPU minutes,
     captioned with that checkpoint's scores when ``score`` has written them."""
-    from PIL import Image
-
-    from ganforge.sampling import caption, make_grid
+    from ganforge.sampling import caption, make_grid, side_by_side
 
     pictures = []
     for run in runs:
@@ -206,10 +205,7 @@ def panel(runs: list[Path], minutes: float, png: Path, n: int = 64) -> None:
                 fd = next(k for k in point if k.startswith("FD-"))
                 text += f": FD {point[fd]:.1f}" + (f", SWD {point['SWD']:.1f}" if "SWD" in point else "")
         pictures.append(caption(make_grid(_draw(generator, n), nrow=8), text))
-    width = sum(p.width for p in pictures) + 10 * (len(pictures) - 1)
-    sheet = Image.new("RGB", (width, max(p.height for p in pictures)), "white")
-    for i, picture in enumerate(pictures):
-        sheet.paste(picture, (sum(p.width + 10 for p in pictures[:i]), 0))
+    sheet = side_by_side(pictures, gap=10)
     sheet.quantize(256).save(png, optimize=True)  # a 256-colour palette: a third of the size for the docs
     print(f"wrote {png}")
 

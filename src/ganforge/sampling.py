@@ -218,6 +218,17 @@ def _even(picture: Image.Image) -> Image.Image:
     return padded
 
 
+def side_by_side(pictures: list[Image.Image], gap: int = 0) -> Image.Image:
+    """``pictures`` in one row, top-aligned on white, ``gap`` pixels apart."""
+    width = sum(p.width for p in pictures) + gap * (len(pictures) - 1)
+    row = Image.new("RGB", (width, max(p.height for p in pictures)), "white")
+    x = 0
+    for picture in pictures:
+        row.paste(picture, (x, 0))
+        x += picture.width + gap
+    return row
+
+
 def caption(picture: Image.Image, text: str) -> Image.Image:
     """``picture`` under a white strip with ``text`` (a frame's step in a GIF)."""
     strip = 14

@@ -26,7 +26,7 @@ from PIL import Image
 from ganforge.checkpoint import checkpoint_dir, list_checkpoints
 from ganforge.errors import UserError
 from ganforge.latent import seeded_noise, truncate
-from ganforge.sampling import generate, load_generator, make_grid, walk_frames
+from ganforge.sampling import generate, load_generator, make_grid, side_by_side, walk_frames
 
 MAX_IMAGES = 64  # images per grid request: a 64-image grid of 256 px is already 2048 px wide
 MAX_FRAMES = 24  # frames per walk request
@@ -143,10 +143,7 @@ class Studio:
                 psi=request.truncation,
                 label=request.label,
             )
-        strip = Image.new("RGB", (sum(f.width for f in frames), frames[0].height), "white")
-        for i, frame in enumerate(frames):
-            strip.paste(frame, (i * frames[0].width, 0))
-        return _png(strip)
+        return _png(side_by_side(frames))
 
     def _generator(self, name: str, locked: bool = False) -> tuple[torch.nn.Module, Any, int]:
         if not locked:
