@@ -37,9 +37,10 @@ import torch
 from torch.nn import functional as F
 
 from ganforge import build_models, get_preset
+from ganforge.latent import cycled_labels
 from ganforge.metrics.evaluate import build_reference, evaluate, load_reference
 from ganforge.metrics.extractors import default_extractor, get_extractor
-from ganforge.sampling import generate, load_generator
+from ganforge.sampling import generate, load_run_generator
 from ganforge.train.trainer import Trainer
 
 
@@ -110,7 +111,7 @@ def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] 
     reference = None
     points = []
     for path in checkpoints:
-        generator, _, step = load_generator(path, torch.device("cpu"))
+        generator, _, step = load_run_generator(path, torch.device("cpu"))
         clock = _clock(path)
         images = _draw(generator, n)
         if reference is None:
@@ -132,7 +133,7 @@ def _draw(generator: torch.nn.Module, n: int) -> torch.Tensor:
     """``n`` images from noise seed 0 (classes in turn for a conditional generator): every run alike."""
     noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(0))
     classes = getattr(generator, "num_classes", None)
-    return generate(generator, noise, torch.arange(n) % classes if classes else None)
+    return generate(generator, noise, cycled_labels(n, classes))
 
 
 def _clock(path: Path) -> float:
@@ -197,7 +198,7 @@ def panel(runs: list[Path], minutes: float, png: Path, n: int = 64) -> None:
     pictures = []
     for run in runs:
         (path,) = _nearest_cpu(run, sorted((run / "checkpoints").glob("step_*.pt")), [minutes])
-        generator, _, step = load_generator(path, torch.device("cpu"))
+        generator, _, step = load_run_generator(path, torch.device("cpu"))
         text = f"{run.name}, step {step} ({_cpu_at(run, _clock(path)) / 60:.1f} CPU min)"
         for curve in run.glob("curve_*.json"):
             point = next((p for p in json.loads(curve.read_text()) if p["step"] == step), None)

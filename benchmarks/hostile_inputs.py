@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness.hostile import GOOD, make_hostile_folder
+
 from ganforge.data.folder import load_folder
-from tests.data.test_hostile_inputs import GOOD, make_hostile_folder
 
 
 def folder_report(root: Path) -> None:

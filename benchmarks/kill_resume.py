@@ -1,6 +1,6 @@
 """SIGKILL a training process again and again, resume it each time, and print what was lost.
 
-The harness (``tests/train/kill_harness.py``, which ``tests/train/test_kill_resume.py`` asserts on)
+The harness (``benchmarks/harness/kill.py``, which ``tests/train/test_kill_resume.py`` asserts on)
 kills ``ganforge train`` at random moments and inside checkpoint and grid writes; this prints one
 line per kill and a summary.
 
@@ -10,13 +10,11 @@ line per kill and a summary.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests/ is a package
-from tests.train.kill_harness import MODES, newest_complete, run
+from harness.kill import MODES, newest_complete, run
 
 
 def main() -> None:

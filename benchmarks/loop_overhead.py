@@ -51,7 +51,7 @@ def main() -> None:
             setattr(callback, hook, _timed(getattr(callback, hook), totals, name))
     run.callbacks = lambda: callbacks
     start = time.perf_counter()
-    state = run.fit()
+    state = run.train()
     wall = time.perf_counter() - start
     outside = wall - totals["Trainer.step"]
     result = {

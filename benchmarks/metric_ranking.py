@@ -9,11 +9,8 @@ against the test split with the dataset's classifier extractor.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.metrics.test_ranking import ORDER, rank
+from harness.ranking import ORDER, rank
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganforge import PRESETS, build_models, get_preset
 from ganforge.data.images import to_unit_range
-from ganforge.train.distributed import resolve_device
+from ganforge.devices import resolve_device
 from ganforge.train.precision import native_bf16
 from ganforge.train.trainer import Trainer
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,18 @@ from ganforge.presets import get_preset
 
 torch.set_num_threads(1)
 
+# GANFORGE_START_METHOD=spawn runs the suite the way macOS and Windows start worker processes.
+if os.environ.get("GANFORGE_START_METHOD"):
+    import multiprocessing
+
+    multiprocessing.set_start_method(os.environ["GANFORGE_START_METHOD"], force=True)
+
 # Fashion-MNIST comes from a Debian package (scripts/test.sh installs it where it can); tests that need
 # the real images say so instead of failing on a machine without it.
+# Tests that send POSIX signals (SIGKILL, SIGINT to a process), or make FIFOs and symlinks: Windows has
+# none of these (its Ctrl-Break path is tested through the same functions in tests/test_portability.py).
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals, FIFOs or symlinks")
+
 needs_fashion_mnist = pytest.mark.skipif(
     not Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").is_file(),
     reason="Fashion-MNIST not installed: apt-get install dataset-fashion-mnist",
@@ -67,7 +78,7 @@ def story_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg.train.sample_every, cfg.train.checkpoint_every_steps, cfg.train.log_every = 2, 4, 2
     cfg.train.eval_every, cfg.train.eval_n = 4, 32
     run_dir = tmp_path_factory.mktemp("story") / "run"
-    TrainingRun(cfg, run_dir, show_progress=False).fit()
+    TrainingRun(cfg, run_dir, show_progress=False).train()
     with open(run_dir / "metrics.jsonl", "a") as log:
         for record in (
             {"step": 5, "warning": "d_wins", "message": "warning: D wins <script>alert(1)</script>"},

@@ -85,10 +85,10 @@ def test_resume_falls_back_to_the_newest_readable_checkpoint(tmp_path):
 
 
 def test_a_checkpoint_from_another_architecture_names_the_mismatch(tiny_cfg, tmp_path):
-    TrainingRun(tiny_cfg, tmp_path / "dcgan", show_progress=False).fit()
+    TrainingRun(tiny_cfg, tmp_path / "dcgan", show_progress=False).train()
     other = get_preset("keras-gan-mlp")
     other.data.limit, other.train.batch_size, other.train.steps, other.train.device = 64, 16, 2, "cpu"
-    TrainingRun(other, tmp_path / "mlp", show_progress=False).fit()
+    TrainingRun(other, tmp_path / "mlp", show_progress=False).train()
     foreign = list_checkpoints(tmp_path / "mlp")[-1]
     shutil.copy(foreign, tmp_path / "dcgan" / "checkpoints" / "step_000000099.pt")
     with pytest.raises(UserError, match="its preset is 'keras-gan-mlp', config.json says 'tf-dcgan-mnist'"):

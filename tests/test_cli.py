@@ -5,7 +5,7 @@ import shlex
 import numpy as np
 import pytest
 
-from ganforge.cli import build_parser, main
+from ganforge.cli import build_parser, main, parse_args
 from tests.conftest import write_images
 
 
@@ -62,7 +62,7 @@ def test_help_shows_runnable_examples(capsys):
         ]
         assert lines, f"'ganforge {command} --help' shows no example"
         for line in lines:
-            build_parser().parse_args(shlex.split(line)[1:])  # argparse exits on anything it cannot parse
+            parse_args(shlex.split(line)[1:])  # argparse exits on anything it cannot parse
 
 
 def test_presets_table(capsys):
@@ -161,7 +161,7 @@ def test_nproc_errors_are_one_line(capsys, monkeypatch):
 
 
 def test_nproc_is_dropped_from_the_command_torchrun_runs():
-    from ganforge.cli import _without_nproc
+    from ganforge.commands.train import _without_nproc
 
     argv = ["train", "mnist", "--nproc", "2", "--steps", "5", "--nproc=3", "--out", "r"]
     assert _without_nproc(argv) == ["train", "mnist", "--steps", "5", "--out", "r"]

@@ -112,7 +112,7 @@ def test_literal_and_tuple_fields_are_read_with_clear_messages():
     import dataclasses
     from typing import Literal
 
-    from ganforge.config import _build
+    from ganforge.config.reader import build as _build
 
     @dataclasses.dataclass
     class Fields:

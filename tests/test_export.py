@@ -12,7 +12,7 @@ import ganforge
 from ganforge.cli import main
 from ganforge.latent import seeded_noise
 from ganforge.presets import get_preset
-from ganforge.sampling import generate, load_generator
+from ganforge.sampling import generate, load_run_generator
 from ganforge.train.run import TrainingRun
 
 ort = pytest.importorskip("onnxruntime", reason="the [export] extra is not installed")
@@ -26,7 +26,7 @@ def _train(preset: str, out, **data) -> None:
     cfg.train.epochs, cfg.train.minutes, cfg.train.steps = None, None, 2
     for key, value in data.items():
         setattr(cfg.model if key == "conditional" else cfg.data, key, value)
-    TrainingRun(cfg, out, show_progress=False).fit()
+    TrainingRun(cfg, out, show_progress=False).train()
 
 
 @pytest.mark.parametrize(("preset", "conditional"), [("tf1-mnist", False), ("sn-dcgan", True)])
@@ -42,9 +42,9 @@ def test_export_matches_the_run_in_pytorch_and_onnxruntime(preset, conditional, 
         "generator.safetensors",
         "samples.png",
     ]
-    # ganforge.load_generator needs only the folder, and draws what the run's own checkpoint draws.
-    exported = ganforge.load_generator(out)
-    original, _, _ = load_generator(run, torch.device("cpu"))
+    # ganforge.load_exported needs only the folder, and draws what the run's own checkpoint draws.
+    exported = ganforge.load_exported(out)
+    original, _, _ = load_run_generator(run, torch.device("cpu"))
     z = seeded_noise(5, 13, exported.latent_dim)  # a batch size the export never saw
     labels = torch.arange(13) % 10 if conditional else None
     assert torch.equal(generate(exported, z, labels), generate(original, z, labels))
@@ -59,7 +59,7 @@ def test_export_matches_the_run_in_pytorch_and_onnxruntime(preset, conditional, 
     assert got.shape == (13, 1, 28, 28) and np.abs(got - want).max() < 1e-4
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlicense: cc-by-sa-3.0\n") and f"preset `{preset}`" in card
-    assert "load_generator" in card and "InferenceSession" in card and "16 real images seen (batch 8)" in card
+    assert "load_exported" in card and "InferenceSession" in card and "16 real images seen (batch 8)" in card
     meta = json.loads((out / "config.json").read_text())
     assert meta["format"] == "ganforge-generator" and meta["config"]["preset"] == preset
 

@@ -103,3 +103,104 @@ def test_example_script_runs(tmp_path):
     assert (
         "samples: (16, 1, 28, 28)" in result.stdout and (tmp_path / "runs/custom-example/final.png").is_file()
     )
+
+
+def test_config_and_keyword_arguments_together_are_refused():
+    with pytest.raises(UserError, match="give either config= or loss=, g_lr= not both"):
+        GAN(TinyG(), tiny_d(), config=ganforge.TrainConfig(), loss="hinge", g_lr=1e-3)
+
+
+def test_a_cli_run_comes_back_as_a_gan_that_draws_what_sample_draws(tmp_path):
+    from ganforge.cli import main
+
+    run = tmp_path / "run"
+    flags = ["--limit", "64", "--batch-size", "16", "--steps", "3", "--device", "cpu", "--quiet"]
+    assert main(["train", "mnist", *flags, "--out", str(run)]) == 0  # sn-dcgan: EMA and BatchNorm
+    gan = GAN.from_run(run, device="cpu")
+    assert gan.state.step == 3 and gan.run_config.preset == "sn-dcgan"
+    assert main(["sample", str(run), "--n", "12", "--seed", "5", "--out", str(tmp_path / "s.npy")]) == 0
+    drawn = torch.from_numpy(np.load(tmp_path / "s.npy"))[:, None]
+    assert torch.equal(gan.generate(12, seed=5), drawn)
+    gan.fit(load_digits(64), steps=5)  # and it trains on from where it was
+    assert gan.state.step == 5
+
+
+def load_digits(n):
+    return ganforge.load_data(ganforge.DataConfig(source="mnist", limit=n))
+
+
+NETWORKS = """
+import torch
+from torch import nn
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.fc = nn.Linear(latent_dim, 64)
+
+    def forward(self, z):
+        return torch.tanh(self.fc(z)).view(-1, 1, 8, 8)
+
+
+def build(model, data):
+    discriminator = nn.Sequential(nn.Flatten(), nn.Linear(data.channels * data.image_size**2, 1))
+    return Generator(model.latent_dim), discriminator
+"""
+
+
+def test_networks_from_a_users_module_are_sampled_exported_and_served_by_the_cli(tmp_path, monkeypatch):
+    (tmp_path / "my_nets.py").write_text(NETWORKS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = ganforge.RunConfig(
+        data=ganforge.DataConfig(channels=1, image_size=8),
+        model=ganforge.ModelConfig(name="my_nets:build", latent_dim=8),
+        train=ganforge.TrainConfig(batch_size=10, device="cpu", ema_decay=0.9),
+    )
+    gan = GAN.from_config(cfg)
+    run = tmp_path / "run"
+    gan.fit(_images(), steps=4, callbacks=[ganforge.Checkpointer(run)])
+    env = {"PYTHONPATH": str(tmp_path)}
+    cli = [sys.executable, "-m", "ganforge"]
+    sample = subprocess.run([*cli, "sample", str(run), "--n", "4", "--out", str(tmp_path / "s.png")],
+                            capture_output=True, text=True, env=_env(env), timeout=300)  # fmt: skip
+    assert sample.returncode == 0, sample.stderr
+    assert (tmp_path / "s.png").is_file()
+    _serves_a_grid(run)
+    pytest.importorskip("onnx", reason="the [export] extra is not installed")
+    export = subprocess.run([*cli, "export", str(run), "--out", str(tmp_path / "exp")],
+                            capture_output=True, text=True, env=_env(env), timeout=300)  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    # Without the module on the path: one line that says what is missing.
+    missing = subprocess.run([*cli, "sample", str(run), "--n", "4", "--out", str(tmp_path / "t.png")],
+                             capture_output=True, text=True, env=_env({}), timeout=300)  # fmt: skip
+    assert missing.returncode == 2
+    assert "names module 'my_nets', which cannot be imported" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def _env(extra):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return env | extra
+
+
+def _serves_a_grid(run):
+    """`ganforge serve`'s server draws a grid from the run (the generator rebuilt from its config)."""
+    import http.client
+    import threading
+
+    from ganforge.serve import make_server
+
+    server = make_server(run, port=0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=60)
+        conn.request("GET", "/api/grid?seed=1&count=4")
+        response = conn.getresponse()
+        assert (response.status, response.getheader("Content-Type")) == (200, "image/png")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -45,7 +45,7 @@ def test_bad_seeds_are_one_clear_error(text):
 
 def test_interpolate_and_truncated_samples_from_a_run(tiny_cfg, tmp_path, capsys):
     run = tmp_path / "run"
-    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    TrainingRun(tiny_cfg, run, show_progress=False).train()
     out = tmp_path / "walk.gif"
     assert (
         main(["interpolate", str(run), "--seeds", "1,5,9", "--frames", "6", "--rows", "2", "--out", str(out)])

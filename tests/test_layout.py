@@ -76,12 +76,28 @@ def test_nothing_inside_imports_the_public_facade_or_the_package_root():
             assert "ganforge.gan" not in imported, f"{module} imports gan.py (the facade)"
 
 
-@pytest.mark.parametrize("module", ["train/loop.py", "train/trainer.py", "train/run.py", "train/updates.py"])
-def test_the_training_core_has_short_classes_and_functions(module):
+# Declarative tables that read best whole (none today): "module.py:name".
+LONG_ON_PURPOSE: set[str] = set()
+
+
+@pytest.mark.parametrize("module", sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")))
+def test_classes_and_functions_are_short_everywhere(module):
     tree = ast.parse((SRC / module).read_text())
     for node in ast.walk(tree):
         length = getattr(node, "end_lineno", 0) - getattr(node, "lineno", 0) + 1
+        if f"{module}:{getattr(node, 'name', '')}" in LONG_ON_PURPOSE:
+            continue
         if isinstance(node, ast.ClassDef):
             assert length <= 200, f"class {node.name} in {module} has {length} lines"
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             assert length <= 50, f"function {node.name} in {module} has {length} lines"
+
+
+def test_benchmarks_and_scripts_import_the_library_not_the_tests():
+    root = SRC.parents[1]
+    for path in [*root.glob("benchmarks/**/*.py"), *root.glob("scripts/*.py"), *root.glob("examples/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("tests"), f"{path.relative_to(root)} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("tests") for a in node.names), path

@@ -23,7 +23,7 @@ def test_every_preset_trains_a_few_steps(name, tmp_path):
     cfg.train.batch_size = 8
     cfg.train.epochs, cfg.train.steps = None, 3
     cfg.train.device = "cpu"
-    TrainingRun(cfg, tmp_path / "run", show_progress=False).fit()
+    TrainingRun(cfg, tmp_path / "run", show_progress=False).train()
     state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
     assert state["state"]["step"] == 3
     weights = state["trainer"]["G_ema" if cfg.train.ema_decay else "G"]
@@ -118,3 +118,25 @@ def test_train_without_preset_records_the_choice_in_config_json(tmp_path):
     )
     saved = json.loads((tmp_path / "r" / "config.json").read_text())
     assert saved["preset"] == COLOUR_DEFAULT and saved["data"]["channels"] == 3
+
+
+TUTORIALS = ("tf-dcgan-mnist", "dcgan64", "tf1-mnist", "mlp-latent10", "keras-gan-mlp")
+
+
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_the_tutorial_presets_are_unchanged_field_by_field(name):
+    """tests/golden/presets.json holds their configs as they were validated against the originals."""
+    from pathlib import Path
+
+    golden = json.loads((Path(__file__).parent / "golden" / "presets.json").read_text())[name]
+    assert get_preset(name).to_dict() == golden
+
+
+def test_a_preset_is_named_once_where_it_is_defined():
+    from ganforge.presets import preset
+
+    for name, entry in PRESETS.items():
+        assert entry.name == name and get_preset(name).preset == name
+        assert entry.make.__doc__, f"{name} has no docstring saying what it reproduces and what was chosen"
+    with pytest.raises(ValueError, match="registered twice"):
+        preset("fastgan", "again")(PRESETS["fastgan"].make)

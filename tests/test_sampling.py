@@ -15,7 +15,7 @@ def trained_run(tmp_path_factory):
     cfg = get_preset("tf-dcgan-mnist")
     cfg.data.limit, cfg.train.batch_size, cfg.train.epochs, cfg.train.device = 32, 16, 3, "cpu"
     run_dir = tmp_path_factory.mktemp("sampled") / "run"
-    TrainingRun(cfg, run_dir, show_progress=False).fit()
+    TrainingRun(cfg, run_dir, show_progress=False).train()
     return run_dir
 
 

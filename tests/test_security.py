@@ -3,13 +3,14 @@
 import os
 
 from ganforge.cli import main
-from tests.conftest import write_images
+from tests.conftest import posix_only, write_images
 
 
 def _files(root):
     return {p for p in root.rglob("*") if p.is_file() or p.is_symlink()}
 
 
+@posix_only
 def test_hostile_names_write_nothing_outside_the_run_and_cache(tmp_path, monkeypatch):
     data = tmp_path / "data"
     for name in ("..", "-rf", "$(touch pwned)", "new\nline", "a" * 200, os.fsdecode(b"\xff\xfe")):

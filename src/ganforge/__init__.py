@@ -7,7 +7,8 @@ The Python API mirrors how the tutorials are written::
     gan.fit(images, epochs=5, batch_size=64, callbacks=[ganforge.ImageGrid("grids/")])
     pictures = gan.generate(16)
 
-``ganforge.train_preset("tf-dcgan-mnist", out="runs/x", epochs=5)`` does what ``ganforge train`` does.
+``ganforge.train_preset("tf-dcgan-mnist", out="runs/x", epochs=5)`` does what ``ganforge train`` does and
+returns the trained :class:`GAN`; ``ganforge.GAN.from_run("runs/x")`` brings any run back as one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from pathlib import Path
 
 import torch
 
-from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
+from ganforge.config import (
+    DataConfig,
+    ModelConfig,
+    OptimConfig,
+    RunConfig,
+    ScheduleConfig,
+    TrainConfig,
+    with_overrides,
+)
 from ganforge.data import ImageData, load_data
 from ganforge.errors import UserError
 from ganforge.gan import GAN, TrainState
@@ -32,10 +41,11 @@ from ganforge.train.callbacks import (
     LossPlot,
     MetricsLogger,
 )
+from ganforge.train.callbacks.health import DivergenceGuard, HealthMonitor, TrainingDiverged
+from ganforge.train.callbacks.tensorboard import TensorBoard
 from ganforge.train.context import TrainingContext
-from ganforge.train.health import DivergenceGuard, HealthMonitor, TrainingDiverged
 from ganforge.train.run import TrainingRun
-from ganforge.train.tensorboard import TensorBoard
+from ganforge.train.schedule import Schedule
 from ganforge.version import __version__
 
 __all__ = [
@@ -57,37 +67,40 @@ __all__ = [
     "ModelConfig",
     "OptimConfig",
     "RunConfig",
+    "Schedule",
+    "ScheduleConfig",
     "TensorBoard",
     "TrainConfig",
     "TrainState",
     "TrainingContext",
     "TrainingDiverged",
-    "TrainingRun",
     "UserError",
     "__version__",
     "build_models",
     "get_preset",
     "load_data",
-    "load_generator",
+    "load_exported",
     "register_model",
     "train_preset",
+    "with_overrides",
 ]
 
 
-def load_generator(folder: str | Path) -> torch.nn.Module:
+def load_exported(folder: str | Path) -> torch.nn.Module:
     """The generator of a folder written by ``ganforge export`` (safetensors + config.json), in eval mode.
 
     It maps noise ``torch.randn(n, generator.latent_dim)`` (and class labels, if conditional) to images in
-    [-1, 1]. Needs ``safetensors`` (the ``[export]`` extra).
+    [-1, 1]. Needs ``safetensors`` (the ``[export]`` extra). A run directory comes back with
+    ``GAN.from_run(path)`` instead.
     """
-    from ganforge.export import load_exported
+    from ganforge.export import load_exported as load
 
-    return load_exported(Path(folder))
+    return load(Path(folder))
 
 
 def train_preset(
     name: str, out: str | Path, *, data: str | None = None, quiet: bool = False, **train_overrides: object
-) -> TrainingRun:
+) -> GAN:
     """Train preset ``name`` into run directory ``out``, as ``ganforge train`` does.
 
     Args:
@@ -95,20 +108,16 @@ def train_preset(
         out: the run directory.
         data: a dataset name or folder replacing the preset's.
         quiet: no progress output.
-        **train_overrides: fields of :class:`TrainConfig` (e.g. ``epochs=5``, ``batch_size=64``).
+        **train_overrides: fields of :class:`TrainConfig` (e.g. ``epochs=5``, ``batch_size=64``); a budget
+            replaces the preset's budget.
 
     Returns:
-        The finished :class:`TrainingRun` (``.loop`` holds the trained networks, ``.state`` where it ended).
+        The trained :class:`GAN` (``.state`` says where it ended; ``.generate(n)`` draws).
     """
     cfg = get_preset(name)
     if data is not None:
         cfg.data.source = data
-    if {"epochs", "steps", "minutes"} & set(train_overrides):
-        cfg.train.epochs = cfg.train.steps = cfg.train.minutes = None
-    for key, value in train_overrides.items():
-        if not hasattr(cfg.train, key):
-            raise UserError(f"unknown training option '{key}'")
-        setattr(cfg.train, key, value)
+    cfg = with_overrides(cfg, {f"train.{key}": value for key, value in train_overrides.items()})
     run = TrainingRun(cfg, Path(out), show_progress=not quiet)
-    run.fit()
-    return run
+    run.train()
+    return GAN.trained_by(run)

@@ -16,6 +16,10 @@ Operations (images in [-1, 1], the ranges of the paper):
   contrast x U(0.5, 1.5) around the image mean.
 - ``translation``: shift by up to 1/8 of the side in each direction (integer pixels), zero fill.
 - ``cutout``: a square of half the side, at a random position, set to 0.
+
+With a strength ``p`` below 1 (``Augment(policy, gated=True)``), each operation applies to each image
+with probability p, decided by one more uniform number per operation: the form StyleGAN2-ADA tunes
+(Karras et al. 2020), with p coming in as a tensor so that an adaptive p needs no new graph.
 """
 
 from __future__ import annotations
@@ -55,11 +59,15 @@ class Augment:
 
     Args:
         policy: comma-separated operations (``color``, ``translation``, ``cutout``); empty = identity.
+        gated: each operation applies to an image with a probability ``p`` given to :meth:`apply`
+            (one more number per operation is drawn); otherwise every operation always applies.
     """
 
-    def __init__(self, policy: str) -> None:
+    def __init__(self, policy: str, gated: bool = False) -> None:
         self.ops = parse_policy(policy)
-        self.width = sum(OPERATIONS[op] for op in self.ops)
+        self.gated = gated and bool(self.ops)
+        self.params = sum(OPERATIONS[op] for op in self.ops)
+        self.width = self.params + (len(self.ops) if self.gated else 0)
 
     def __bool__(self) -> bool:
         return bool(self.ops)
@@ -70,14 +78,23 @@ class Augment:
             return None
         return torch.rand(n, self.width, generator=generator, device=device)
 
-    def apply(self, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
-        """Augment images ``x`` (N, C, H, W) with the numbers ``u`` from :meth:`draw` (identity if None)."""
+    def apply(self, x: torch.Tensor, u: torch.Tensor | None, p: torch.Tensor | None = None) -> torch.Tensor:
+        """Augment images ``x`` (N, C, H, W) with the numbers ``u`` from :meth:`draw` (identity if None).
+
+        ``p``: a gated policy's strength, a 0-d tensor in [0, 1].
+        """
         if u is None:
             return x
+        u = u[: x.shape[0]]
         column = 0
-        for op in self.ops:
+        for i, op in enumerate(self.ops):
             k = OPERATIONS[op]
-            x = _APPLY[op](x, u[: x.shape[0], column : column + k].to(x.dtype))
+            out = _APPLY[op](x, u[:, column : column + k].to(x.dtype))
+            if self.gated:
+                # (N, 1, 1, 1): this operation applies to the images whose number falls under p.
+                chosen = (u[:, self.params + i] < p)[:, None, None, None]
+                out = torch.where(chosen, out, x)
+            x = out
             column += k
         return x
 

@@ -53,6 +53,13 @@ def generator_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
     return trainer.get("G_ema", trainer["G"])
 
 
+def needs_norms(checkpoint: dict[str, Any]) -> bool:
+    """Whether the EMA generator's BatchNorm statistics must be measured after loading: checkpoints
+    written before ganforge did that when saving kept the live generator's."""
+    trainer = checkpoint["trainer"]
+    return "G_ema" in trainer and trainer.get("ema_norms") is None
+
+
 def checkpoint_step(checkpoint: dict[str, Any]) -> int:
     """The training step a checkpoint was written at."""
     return int(checkpoint["state"]["step"])

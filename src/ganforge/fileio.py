@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
             yield Path(tmp)
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            replace(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -40,6 +41,30 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 TEMP_MARK = ".tmp"
+# Windows refuses to replace a file that another program holds open (an open report, a viewer): such
+# holds are usually brief, so the rename is retried for a while before it is reported.
+REPLACE_TRIES, REPLACE_WAIT_S = 20, 0.1
+
+
+def replace(tmp: Path, path: Path) -> None:
+    """``os.replace(tmp, path)``, retried while another program holds ``path`` (Windows), then one line.
+
+    Raises:
+        WriteFailed: ``path`` stayed held; it keeps its previous content (``tmp`` is removed by the caller).
+    """
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError as exc:
+            if not _held_open(exc):
+                raise
+            if attempt == REPLACE_TRIES - 1:
+                raise WriteFailed(
+                    f"could not replace {path}: another program holds it open (close it and try again); "
+                    "the previous file is intact"
+                ) from None
+            time.sleep(REPLACE_WAIT_S * (1 + attempt // 5))
 
 
 @contextlib.contextmanager
@@ -120,6 +145,11 @@ def write_atomic(path: Path, content: bytes) -> None:
     """Write ``content`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(content)
+
+
+def _held_open(exc: OSError) -> bool:
+    """A Windows sharing violation (or its access-denied twin), not a plain lack of permission."""
+    return getattr(exc, "winerror", None) in (5, 32)
 
 
 def _umask() -> int:

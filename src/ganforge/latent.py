@@ -16,6 +16,12 @@ def seeded_noise(seed: int, n: int, latent_dim: int) -> torch.Tensor:
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
+def cycled_labels(n: int, classes: int | None) -> torch.Tensor | None:
+    """Labels 0, 1, ..., classes - 1, 0, 1, ... for n samples (None for an unconditional generator):
+    how ganforge draws "every class in turn" wherever a conditional generator samples."""
+    return torch.arange(n) % classes if classes else None
+
+
 def truncate(z: torch.Tensor, psi: float | None) -> torch.Tensor:
     """The truncation trick by scaling: z * psi pulls the noise toward its mean (0) by the factor psi.
 

@@ -2,7 +2,8 @@
 
 The trainer owns backward passes and optimiser steps; these only turn outputs (logits or critic
 scores) and targets into scalars. BCE-family losses take explicit targets so label smoothing and
-noisy labels stay outside them.
+noisy labels stay outside them. Relativistic losses (``rpgan``) score pairs: each real image against
+one fake, so they take both outputs at once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class GANLoss:
     g: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     uses_targets: bool = True
     sigmoid_outputs: bool = True
+    # Relativistic losses: D's loss of (real outputs, fake outputs) and G's, in place of the three above.
+    d_pair: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    g_pair: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+
+    @property
+    def relativistic(self) -> bool:
+        """Whether the loss scores real/fake pairs (D's outputs then mean nothing on their own)."""
+        return self.d_pair is not None
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -72,6 +81,24 @@ def wasserstein_d_fake(outputs: torch.Tensor, _target: torch.Tensor) -> torch.Te
     return outputs.mean()
 
 
+def rpgan_d(real_outputs: torch.Tensor, fake_outputs: torch.Tensor) -> torch.Tensor:
+    """Relativistic pairing loss of D (Jolicoeur-Martineau 2019; R3GAN): E[softplus(D(fake) - D(real))].
+
+    Each real image is paired with one fake; D is asked to score the real one higher, by a margin that
+    the softplus makes smooth.
+    """
+    return F.softplus(fake_outputs - real_outputs).mean()
+
+
+def rpgan_g(real_outputs: torch.Tensor, fake_outputs: torch.Tensor) -> torch.Tensor:
+    """Relativistic pairing loss of G: E[softplus(D(real) - D(fake))], the same pairs turned around."""
+    return F.softplus(real_outputs - fake_outputs).mean()
+
+
+def _unused(_outputs: torch.Tensor, _target: torch.Tensor) -> torch.Tensor:
+    raise TypeError("a relativistic loss scores real/fake pairs: call d_pair / g_pair")
+
+
 def _g_bce(fake_logits: torch.Tensor, g_target: torch.Tensor) -> torch.Tensor:
     return _bce(fake_logits, g_target)
 
@@ -86,13 +113,31 @@ LOSSES: dict[str, GANLoss] = {
     "wgan-gp": GANLoss(
         wasserstein_d_real, wasserstein_d_fake, critic_g, uses_targets=False, sigmoid_outputs=False
     ),
+    "rpgan": GANLoss(
+        _unused, _unused, _unused, uses_targets=False, sigmoid_outputs=False, d_pair=rpgan_d, g_pair=rpgan_g
+    ),
 }
 
 
 def r1_penalty(real_outputs: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """R1: E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018); ``real`` must require grad."""
-    (grad,) = torch.autograd.grad(real_outputs.sum(), real, create_graph=True)
-    return grad.pow(2).flatten(1).sum(1).mean()
+    """R1: E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018); ``real`` must require grad.
+
+    The same zero-centred penalty on generated images is R2 (R3GAN: ``r1_penalty(fake_out, fake)``).
+    ``create_graph`` keeps it differentiable in D's weights, which is what the update needs.
+    """
+    (grad,) = torch.autograd.grad(_wide(real_outputs).sum(), real, create_graph=True)
+    return _wide(grad).pow(2).flatten(1).sum(1).mean()
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """At least float32: squared gradients summed in bf16 (autocast) lose most of their digits."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
+def penalty_weight(gamma: float | str, side: int, batch: int) -> float:
+    """A zero-centred penalty's weight: ``gamma`` itself, or for "auto" StyleGAN2-ADA's heuristic
+    0.0002 * side^2 / batch (Karras et al. 2020), which grows with the image and shrinks with the batch."""
+    return 0.0002 * side**2 / batch if gamma == "auto" else float(gamma)
 
 
 def gradient_penalty(

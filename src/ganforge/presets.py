@@ -1,7 +1,12 @@
 """Named, complete configurations: ``ganforge train DATA --preset NAME``.
 
-Each preset reproduces one tutorial; its docstring says where the original was ambiguous and what was
-chosen. ``ganforge presets`` lists them.
+Each preset is a function that returns a fresh :class:`RunConfig`, registered where it is defined with
+``@preset(name, description)``; its docstring says where the original was ambiguous and what was
+chosen. ``ganforge presets`` lists them. A preset states every value it relies on: the dataclass
+defaults are neutral (``config/fields.py``), and ``tests/test_presets.py`` holds the tutorial presets
+to their configs field by field (``tests/golden/presets.json``).
+
+To add one: write the function here with ``@preset``, and a line in README's presets table.
 """
 
 from __future__ import annotations
@@ -10,17 +15,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
+from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig, TrainConfig
 from ganforge.data import natural_shape
 from ganforge.errors import UserError
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A preset: a one-line description and a function returning a fresh config."""
+    """A registered preset: its name, a one-line description, and the function making its config."""
 
+    name: str
     description: str
     make: Callable[[], RunConfig]
+
+    def config(self) -> RunConfig:
+        """A fresh config, named after the preset."""
+        cfg = self.make()
+        cfg.preset = self.name
+        return cfg
+
+
+PRESETS: dict[str, Preset] = {}
+
+
+def preset(name: str, description: str) -> Callable[[Callable[[], RunConfig]], Callable[[], RunConfig]]:
+    """Decorator: register a function returning a :class:`RunConfig` as preset ``name``."""
+
+    def register(make: Callable[[], RunConfig]) -> Callable[[], RunConfig]:
+        if name in PRESETS:
+            raise ValueError(f"preset {name!r} is registered twice")
+        PRESETS[name] = Preset(name, description, make)
+        return make
+
+    return register
 
 
 def _by_steps(steps: int, grid_every: int, checkpoint_every: int, **train: Any) -> TrainConfig:
@@ -42,10 +69,21 @@ def _adam(lr: float, lr_d: float | None = None, **settings: Any) -> dict[str, Op
     }
 
 
+def _keras_adam(lr: float, lr_d: float | None = None, beta1: float = 0.9, **settings: Any) -> dict[str, Any]:
+    """Adam as Keras has it: beta1 0.9 and epsilon 1e-7 unless the tutorial says otherwise."""
+    return _adam(lr, lr_d, beta1=beta1, **({"eps": 1e-7} | settings))
+
+
+def _tutorial_model(name: str, latent_dim: int = 100) -> ModelConfig:
+    """A tutorial's fixed networks (the width knob of the convolutional families does not apply: 64)."""
+    return ModelConfig(name=name, latent_dim=latent_dim, width=64)
+
+
 def _twemoji64() -> DataConfig:
     return DataConfig(source="twemoji", channels=3, image_size=64)
 
 
+@preset("tf-dcgan-mnist", "TF2 DCGAN tutorial, 28x28 digits: BCE, Adam 1e-4, batch 256")
 def tf_dcgan_mnist() -> RunConfig:
     """The TensorFlow 2 DCGAN tutorial (tensorflow.org/tutorials/generative/dcgan), faithfully.
 
@@ -60,20 +98,20 @@ def tf_dcgan_mnist() -> RunConfig:
     - Grids are drawn with BatchNorm in inference mode, as the tutorial's ``training=False``.
     """
     return RunConfig(
-        preset="tf-dcgan-mnist",
         data=DataConfig(source="mnist", channels=1, image_size=28),
-        model=ModelConfig(name="tf-dcgan", latent_dim=100),
+        model=_tutorial_model("tf-dcgan"),
         train=TrainConfig(
             batch_size=256,
             epochs=50,
             loss="bce",
             scheme="simultaneous",
-            **_adam(1e-4, keras_epsilon=True),
+            **_keras_adam(1e-4, keras_epsilon=True),
             checkpoint_every=1,
         ),
     )
 
 
+@preset("dcgan64", "anime-faces DCGAN, 64x64 RGB folder: noisy soft labels, split D batches")
 def dcgan64() -> RunConfig:
     """The 64x64 RGB DCGAN of the anime-faces tutorial, on any folder (default: Twemoji, offline).
 
@@ -86,9 +124,8 @@ def dcgan64() -> RunConfig:
     fakes for D drawn with G in training mode (Keras' ``predict`` would use BatchNorm's moving averages).
     """
     return RunConfig(
-        preset="dcgan64",
         data=_twemoji64(),
-        model=ModelConfig(name="dcgan64", latent_dim=100),
+        model=_tutorial_model("dcgan64"),
         train=_by_steps(
             3000,
             grid_every=100,
@@ -98,11 +135,15 @@ def dcgan64() -> RunConfig:
             d_separate_batches=True,
             real_label_low=0.8,
             fake_label_high=0.2,
-            **_adam(1.5e-4, 2e-4, beta1=0.5, keras_epsilon=True),
+            **_keras_adam(1.5e-4, 2e-4, beta1=0.5, keras_epsilon=True),
         ),
     )
 
 
+@preset(
+    "tf1-mnist",
+    "TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G (collapses, as the original does)",
+)
 def tf1_mnist() -> RunConfig:
     """The TF1 MNIST GAN notebook (Adit Deshpande's "Generative Adversarial Networks", TensorFlow 1).
 
@@ -118,21 +159,24 @@ def tf1_mnist() -> RunConfig:
     trained in TensorFlow (docs/presets.md).
     """
     return RunConfig(
-        preset="tf1-mnist",
         data=DataConfig(source="mnist"),
-        model=ModelConfig(name="tf1-cnn", latent_dim=100),
+        model=_tutorial_model("tf1-cnn"),
         train=_by_steps(
             6000,
             grid_every=500,
             checkpoint_every=1000,
             batch_size=16,
             loss="bce",
-            **_adam(1e-3, eps=1e-8),
+            **_adam(1e-3, beta1=0.9, eps=1e-8),  # TF1 Adam's defaults
             log_every=100,
         ),
     )
 
 
+@preset(
+    "mlp-latent10",
+    "simple GAN trained with fit: 10-d latent, MLP G and D, minimax (learns only with --loss bce)",
+)
 def mlp_latent10() -> RunConfig:
     """The "simple GAN trained with fit": a 10-d latent, MLP G and D, minimax loss.
 
@@ -145,20 +189,20 @@ def mlp_latent10() -> RunConfig:
     autocast to pay for its casts (measured 10% slower, docs/performance.md).
     """
     return RunConfig(
-        preset="mlp-latent10",
         data=DataConfig(source="mnist"),
-        model=ModelConfig(name="mlp-latent10", latent_dim=10),
+        model=_tutorial_model("mlp-latent10", latent_dim=10),
         train=TrainConfig(
             batch_size=128,
             epochs=30,
             loss="minimax",
-            **_adam(2e-4, beta1=0.5),
+            **_keras_adam(2e-4, beta1=0.5),
             log_every=100,
             precision="fp32",
         ),
     )
 
 
+@preset("keras-gan-mlp", "Keras-GAN MLP: Dense 256/512/1024 G with BN, half-batch D, 5x5 grid")
 def keras_gan_mlp() -> RunConfig:
     """Keras-GAN's MLP GAN (eriklindernoren/Keras-GAN, gan/gan.py).
 
@@ -168,9 +212,8 @@ def keras_gan_mlp() -> RunConfig:
     iterations; a 5x5 grid every 200 iterations.
     """
     return RunConfig(
-        preset="keras-gan-mlp",
         data=DataConfig(source="mnist"),
-        model=ModelConfig(name="keras-gan-mlp", latent_dim=100),
+        model=_tutorial_model("keras-gan-mlp"),
         train=_by_steps(
             30000,
             grid_every=200,
@@ -179,13 +222,14 @@ def keras_gan_mlp() -> RunConfig:
             loss="nonsaturating",
             d_separate_batches=True,
             d_half_batch=True,
-            **_adam(2e-4, beta1=0.5, keras_epsilon=True),
+            **_keras_adam(2e-4, beta1=0.5, keras_epsilon=True),
             log_every=200,
             grid_size=5,
         ),
     )
 
 
+@preset("dcgan", "modern DCGAN for any size 16-256 and channel count, with G EMA")
 def dcgan() -> RunConfig:
     """A modern DCGAN default for any square size 16-256 and any channel count (Radford et al. 2016).
 
@@ -194,7 +238,6 @@ def dcgan() -> RunConfig:
     size with --image-size and the channels with --channels; default data: Twemoji at 64x64.
     """
     return RunConfig(
-        preset="dcgan",
         data=_twemoji64(),
         model=ModelConfig(name="dcgan", latent_dim=100, width=64),
         train=_by_steps(
@@ -209,6 +252,9 @@ def dcgan() -> RunConfig:
     )
 
 
+@preset(
+    "sn-dcgan", "fast default for 16-64 px grayscale (digits, fashion): SN D, hinge, batch 64, fast G, EMA"
+)
 def sn_dcgan() -> RunConfig:
     """The fast default for small images (digits, Fashion-MNIST, 16-64 px folders): SN-DCGAN + hinge.
 
@@ -222,7 +268,6 @@ def sn_dcgan() -> RunConfig:
     docs/fast-recipes.md.
     """
     return RunConfig(
-        preset="sn-dcgan",
         data=DataConfig(source="mnist", channels=1, image_size=28),
         model=ModelConfig(name="sn-dcgan", latent_dim=64, width=32),
         train=_by_steps(
@@ -238,6 +283,9 @@ def sn_dcgan() -> RunConfig:
     )
 
 
+@preset(
+    "fastgan", "colour folders 32-256 px: light FastGAN-style G (skip-layer excitation) and D, DiffAugment"
+)
 def fastgan() -> RunConfig:
     """Colour folders, 32-256 px, few images: a light FastGAN-style G and D with DiffAugment.
 
@@ -250,13 +298,16 @@ def fastgan() -> RunConfig:
     0.50-0.57 (docs/fast-recipes.md). Default data: Twemoji at 64x64.
     """
     return RunConfig(
-        preset="fastgan",
         data=_twemoji64(),
         model=ModelConfig(name="fastgan", latent_dim=128, width=16),
         train=_colour_train(batch_size=16, lr_g=5e-4, ema_decay=0.995),
     )
 
 
+@preset(
+    "projected-gan",
+    "colour folders 32-256 px: light G, projected D on frozen EfficientNet-Lite0 features, DiffAugment",
+)
 def projected_gan() -> RunConfig:
     """Colour folders: the light FastGAN-style G against a projected D on frozen EfficientNet-Lite0.
 
@@ -268,10 +319,49 @@ def projected_gan() -> RunConfig:
     features that FD measures.
     """
     return RunConfig(
-        preset="projected-gan",
         data=_twemoji64(),
         model=ModelConfig(name="fastgan-projected", latent_dim=128, width=16),
         train=_colour_train(),
+    )
+
+
+@preset(
+    "r3gan",
+    "R3GAN: relativistic loss with R1 + R2, normalisation-free grouped-conv ResNets, cosine schedules",
+)
+def r3gan() -> RunConfig:
+    """R3GAN (Huang et al. 2024), compressed to a laptop budget: RpGAN + R1 + R2 and a modern ResNet.
+
+    Loss: the relativistic pairing loss softplus(D(fake) - D(real)) with zero-centred gradient penalties
+    on real (R1) and generated (R2) images, both with weight gamma, at every step as in the paper.
+    Networks: normalisation-free residual G and D with inverted-bottleneck blocks and grouped 3x3
+    convolutions, Fixup-style initialisation (models/r3gan.py). Adam with beta1 0; cosine schedules over
+    the run's own budget for the learning rates (to a quarter), gamma (to a tenth), Adam's beta2 (0.9 up
+    to 0.99) and the EMA half-life (growing tenfold).
+
+    Chosen here: width 16, one block per stage and batch 16 so a CPU step costs about what fastgan's
+    does; DiffAugment color + translation on what D sees; G and D at 2e-4; EMA 0.999 at the end of the
+    schedule. Default data: Twemoji at 64x64; any size s * 2^k from 16 to 256 (s in 4..7), 1 or 3
+    channels, class-conditional with --conditional true.
+    """
+    return RunConfig(
+        data=_twemoji64(),
+        model=ModelConfig(name="r3gan", latent_dim=64, width=16),
+        train=_by_steps(
+            20000,
+            grid_every=500,
+            checkpoint_every=2000,
+            batch_size=16,
+            loss="rpgan",
+            r1_gamma=0.05,
+            r2_gamma=0.05,
+            r1_every=4,
+            augment="color,translation",
+            **_adam(2e-4, beta1=0.0, beta2=0.99, eps=1e-8),
+            ema_decay=0.999,
+            schedule=ScheduleConfig(kind="cosine"),
+            log_every=50,
+        ),
     )
 
 
@@ -290,33 +380,8 @@ def _colour_train(batch_size: int = 32, lr_g: float = 2e-4, ema_decay: float = 0
     )
 
 
-PRESETS: dict[str, Preset] = {
-    "sn-dcgan": Preset(
-        "fast default for 16-64 px grayscale (digits, fashion): SN D, hinge, batch 64, fast G, EMA", sn_dcgan
-    ),
-    "tf-dcgan-mnist": Preset("TF2 DCGAN tutorial, 28x28 digits: BCE, Adam 1e-4, batch 256", tf_dcgan_mnist),
-    "dcgan64": Preset("anime-faces DCGAN, 64x64 RGB folder: noisy soft labels, split D batches", dcgan64),
-    "tf1-mnist": Preset(
-        "TF1 notebook: avg-pool CNN D, 2x2x25-reshape transposed-conv G (collapses, as the original does)",
-        tf1_mnist,
-    ),
-    "mlp-latent10": Preset(
-        "simple GAN trained with fit: 10-d latent, MLP G and D, minimax (learns only with --loss bce)",
-        mlp_latent10,
-    ),
-    "keras-gan-mlp": Preset(
-        "Keras-GAN MLP: Dense 256/512/1024 G with BN, half-batch D, 5x5 grid", keras_gan_mlp
-    ),
-    "dcgan": Preset("modern DCGAN for any size 16-256 and channel count, with G EMA", dcgan),
-    "fastgan": Preset(
-        "colour folders 32-256 px: light FastGAN-style G (skip-layer excitation) and D, DiffAugment", fastgan
-    ),
-    "projected-gan": Preset(
-        "colour folders 32-256 px: light G, projected D on frozen EfficientNet-Lite0 features, DiffAugment",
-        projected_gan,
-    ),
-}
-# What `ganforge train [DATA]` trains without --preset: grayscale up to 64 px, and colour (or larger).
+# What `ganforge train [DATA]` trains without --preset: grayscale up to 64 px and anything under 32 px;
+# colour (or larger) images.
 GRAY_DEFAULT = "sn-dcgan"
 COLOUR_DEFAULT = "fastgan"
 
@@ -324,15 +389,17 @@ COLOUR_DEFAULT = "fastgan"
 def default_preset(source: str, channels: int | None = None, image_size: int | None = None) -> RunConfig:
     """The config ``ganforge train DATA`` starts from without ``--preset``, for that data.
 
-    Grayscale images up to 64 px (mnist, fashion-mnist, small grayscale folders or stores) get
-    :data:`GRAY_DEFAULT`; colour data and anything larger get :data:`COLOUR_DEFAULT`. ``channels`` and
+    Grayscale images up to 64 px (mnist, fashion-mnist, small grayscale folders or stores) and any
+    image under 32 px (stacked-mnist) get :data:`GRAY_DEFAULT`; colour data and anything larger get
+    :data:`COLOUR_DEFAULT`. ``channels`` and
     ``image_size`` are what the user asked for; otherwise the data's own (see
     :func:`ganforge.data.natural_shape`), else the preset's. The config's ``preset`` names the choice.
     """
     natural_channels, natural_size = natural_shape(source)
     channels = channels or natural_channels
     size = image_size or natural_size
-    name = GRAY_DEFAULT if channels == 1 and (size or 28) <= 64 else COLOUR_DEFAULT
+    small = size is not None and size < 32  # the colour default draws 32 px and up
+    name = GRAY_DEFAULT if small or (channels == 1 and (size or 28) <= 64) else COLOUR_DEFAULT
     cfg = get_preset(name)
     cfg.data.source, cfg.data.channels = source, channels
     if size:
@@ -344,4 +411,4 @@ def get_preset(name: str) -> RunConfig:
     """A fresh config for preset ``name``."""
     if name not in PRESETS:
         raise UserError(f"unknown preset '{name}'; see 'ganforge presets' ({', '.join(PRESETS)})")
-    return PRESETS[name].make()
+    return PRESETS[name].config()

@@ -17,13 +17,15 @@ from ganforge.checkpoint import (
     generator_weights,
     load_checkpoint,
     load_weights,
+    needs_norms,
 )
 from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
-from ganforge.latent import label_walk, truncate, walk
+from ganforge.latent import cycled_labels, label_walk, truncate, walk
 from ganforge.models import build_models
+from ganforge.train.precision import has_convolutions
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
@@ -69,7 +71,7 @@ def generate(
     device = next(generator.parameters()).device
     n_classes = getattr(generator, "num_classes", None)
     if n_classes is not None and labels is None:
-        labels = torch.arange(len(noise)) % n_classes  # every class in turn
+        labels = cycled_labels(len(noise), n_classes)  # every class in turn
     if n_classes is None and labels is not None:
         raise UserError("this generator is not class-conditional; it cannot draw a chosen label")
     try:
@@ -172,7 +174,7 @@ def walk_frames(
     if classes is not None and labels is not None:
         chosen = label_walk(labels, frames, classes).repeat_interleave(rows, dim=0)  # (frames * rows, K)
     elif classes is not None:
-        per_row = torch.full((rows,), label) if label is not None else torch.arange(rows) % classes
+        per_row = torch.full((rows,), label) if label is not None else cycled_labels(rows, classes)
         chosen = per_row.repeat(frames)
     images = generate(generator, noise, chosen)
     scale = max(1, 96 // images.shape[-1])  # 28 px digits become 84 px: a walk is for looking at
@@ -238,13 +240,77 @@ def caption(picture: Image.Image, text: str) -> Image.Image:
     return framed
 
 
-def load_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig, int]:
+def load_run_generator(target: Path, device: torch.device) -> tuple[torch.nn.Module, RunConfig, int]:
     """Rebuild a run's generator (its EMA copy when it has one) from a checkpoint alone.
 
     Returns the generator, the run's config and the checkpoint's training step.
     """
     checkpoint = load_checkpoint(find_checkpoint(target))
+    generator, cfg = generator_from_checkpoint(checkpoint)
+    generator = generator.to(device)
+    if cfg.train.channels_last and has_convolutions(generator):
+        # The layout it trained and was measured in: convolutions then round the same way (the same pixels
+        # as GAN.from_run(...).generate).
+        generator = generator.to(memory_format=torch.channels_last)
+    return generator, cfg, checkpoint_step(checkpoint)
+
+
+def generator_from_checkpoint(checkpoint: dict) -> tuple[nn.Module, RunConfig]:
+    """The generator a loaded checkpoint draws with (its EMA copy when it has one), in eval mode, on the
+    CPU, with the run's config."""
     cfg = RunConfig.from_dict(checkpoint["config"])
     generator, _ = build_models(cfg.model, cfg.data)
     load_weights(generator, generator_weights(checkpoint), "generator")
-    return generator.to(device), cfg, checkpoint_step(checkpoint)
+    if needs_norms(checkpoint):
+        recompute_norms(generator)  # an older checkpoint: its EMA copy kept the live BatchNorm statistics
+    return generator.eval(), cfg
+
+
+# BatchNorm statistics of an EMA generator are measured on this many samples of their own fixed noise.
+NORM_SAMPLES = 1024
+NORM_BATCH = 256
+NORM_SEED = 20_240_601  # a stream of its own: no training stream and no global RNG is touched
+
+
+@torch.no_grad()
+def recompute_norms(generator: nn.Module, samples: int = NORM_SAMPLES, batch: int = NORM_BATCH) -> bool:
+    """Measure ``generator``'s BatchNorm statistics on its own samples; False if it has no BatchNorm.
+
+    An EMA generator averages weights, but BatchNorm statistics cannot be averaged: the live generator's
+    describe the live weights. Deterministic: the noise (and, for a conditional generator, every class
+    in turn) comes from a fixed seed of its own. The cumulative average over ``samples`` images replaces
+    the running statistics; the generator is left in eval mode.
+    """
+    norms = batch_norms(generator)
+    if not norms:
+        return False
+    device = next(generator.parameters()).device
+    noise = torch.randn(samples, generator.latent_dim, generator=torch.Generator().manual_seed(NORM_SEED))
+    classes = getattr(generator, "num_classes", None)
+    labels = cycled_labels(samples, classes)
+    momenta = [m.momentum for m in norms]
+    generator.eval()  # only the BatchNorm layers measure: dropout, say, must not draw random numbers
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+        m.train()
+    try:
+        for start in range(0, samples, batch):
+            args = [noise[start : start + batch].to(device)]
+            if labels is not None:
+                args.append(labels[start : start + batch].to(device))
+            generator(*args)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        generator.eval()
+    return True
+
+
+def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The BatchNorm layers of ``module`` that keep running statistics."""
+    return [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]

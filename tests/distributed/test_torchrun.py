@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.conftest import posix_only
 from tests.distributed.launch import base_env, free_port, torchrun
 
 pytestmark = pytest.mark.distributed
@@ -81,6 +82,7 @@ def test_two_processes_write_one_run_that_one_process_resumes(tmp_path: Path) ->
     assert (grid.size, grid.mode) == (two_process_grid.size, two_process_grid.mode)
 
 
+@posix_only
 def test_a_killed_rank_ends_the_job(tmp_path: Path) -> None:
     run = tmp_path / "run"
     tag = f"ganforge-test-{os.getpid()}-{time.monotonic_ns()}"
@@ -107,6 +109,7 @@ def test_a_killed_rank_ends_the_job(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr[-2000:]  # the checkpoints survived the crash
 
 
+@posix_only
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = [*TRAIN, "--steps", "100000", "--log-every", "2", "--checkpoint-every-steps", "100000", "--quiet"]

@@ -49,7 +49,7 @@ def test_real_train_is_close_to_real_test_and_noise_is_far(tmp_path, capsys):
 
 def test_a_run_is_evaluated_from_its_generator_and_logged(tiny_cfg, tmp_path):
     run = tmp_path / "run"
-    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    TrainingRun(tiny_cfg, run, show_progress=False).train()
     assert main(["eval", str(run), "--against", "mnist:test", "--n", "200", "--seed", "3"]) == 0
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["step"] == 8 and last["eval"]["provenance"]["preset"] == "tf-dcgan-mnist"

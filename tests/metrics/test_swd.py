@@ -7,10 +7,10 @@ import importlib.util
 import pytest
 import torch
 
+from benchmarks.harness.ranking import blur as _blur
 from ganforge.config import DataConfig
 from ganforge.data import load_data
 from ganforge.metrics.swd import laplacian_pyramid, swd
-from tests.metrics.test_ranking import _blur
 
 SWD_ORDER = ("real", "slightly blurred", "fewer emoji", "noise")
 

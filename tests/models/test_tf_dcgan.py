@@ -41,9 +41,9 @@ def test_tf_same_padding_alignment():
 
 
 def test_rgb_channels_and_size_check():
-    g, _ = build_models(ModelConfig(), DataConfig(channels=3))
+    g, _ = build_models(ModelConfig(name="tf-dcgan", latent_dim=100), DataConfig(channels=3))
     assert g(torch.randn(2, 100)).shape == (2, 3, 28, 28)
     with pytest.raises(UserError, match="28x28"):
-        build_models(ModelConfig(), DataConfig(image_size=64))
+        build_models(ModelConfig(name="tf-dcgan"), DataConfig(image_size=64))
     with pytest.raises(UserError, match="unknown model"):
         build_models(ModelConfig(name="nope"), DataConfig())

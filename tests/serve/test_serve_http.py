@@ -18,6 +18,7 @@ import pytest
 from ganforge.cli import main
 from ganforge.serve import make_server
 from ganforge.serve.studio import MAX_IMAGES
+from tests.conftest import posix_only
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +185,7 @@ def test_a_run_without_checkpoints_answers_409(story_run, tmp_path):
         srv.server_close()
 
 
+@posix_only
 def test_ctrl_c_stops_it_cleanly_and_a_busy_port_is_one_line(story_run):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

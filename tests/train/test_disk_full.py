@@ -41,7 +41,7 @@ def test_full_disk_stops_cleanly_and_keeps_every_earlier_file(tiny_cfg, tmp_path
     else:
         monkeypatch.setattr(Image.Image, "save", _fail_after(2, Image.Image.save, exc))
     with pytest.raises(WriteFailed) as caught:
-        TrainingRun(tiny_cfg, run_dir, show_progress=False).fit()
+        TrainingRun(tiny_cfg, run_dir, show_progress=False).train()
     message = str(caught.value)
     assert "\n" not in message and f"continue with: ganforge train --resume {run_dir}" in message
     assert "files written before are intact" in message
@@ -52,7 +52,7 @@ def test_full_disk_stops_cleanly_and_keeps_every_earlier_file(tiny_cfg, tmp_path
     assert all("step" in r for r in read_jsonl(run_dir / "metrics.jsonl"))
     # The run continues where it stopped once there is room again.
     tiny_cfg.train.epochs = 6
-    state = TrainingRun(tiny_cfg, run_dir, resume=True, show_progress=False).fit()
+    state = TrainingRun(tiny_cfg, run_dir, resume=True, show_progress=False).train()
     assert state.epoch == 6
 
 

@@ -6,7 +6,7 @@ from torch import nn
 
 from ganforge import GAN, LambdaCallback
 from ganforge.checkpoint import list_checkpoints, load_checkpoint
-from ganforge.train.health import DivergenceGuard, HealthMonitor, TrainingDiverged
+from ganforge.train.callbacks.health import DivergenceGuard, HealthMonitor, TrainingDiverged
 from ganforge.train.run import TrainingRun
 
 
@@ -38,7 +38,7 @@ def test_nan_is_recovered_from_the_last_checkpoint_with_a_lower_lr(tiny_cfg, tmp
     tiny_cfg.train.steps = 12
     tiny_cfg.train.checkpoint_every_steps = 4
     run = _run_with(TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False), _poison_at(5, 1))
-    state = run.fit()
+    state = run.train()
     assert state.step == 12
     records = _records(tmp_path / "run")
     restarts = [r for r in records if r.get("event") == "restart"]
@@ -59,7 +59,7 @@ def test_persistent_nan_stops_with_the_failed_steps_and_keeps_good_checkpoints(t
     tiny_cfg.train.max_restarts = 2
     run = _run_with(TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False), _poison_at(7, 99))
     with pytest.raises(TrainingDiverged, match=r"at steps 8, 8, 8, 2 recoveries allowed \(--max-restarts\)"):
-        run.fit()
+        run.train()
     saved = list_checkpoints(tmp_path / "run")
     assert [p.name for p in saved] == ["step_000000004.pt"]  # nothing written from a diverged state
     weights = load_checkpoint(saved[-1])["trainer"]["G"]
@@ -67,7 +67,7 @@ def test_persistent_nan_stops_with_the_failed_steps_and_keeps_good_checkpoints(t
     assert [r["restart"] for r in _records(tmp_path / "run") if r.get("event") == "restart"] == [1, 2]
     # The lock was released: the run can be resumed in this very process.
     tiny_cfg.train.steps = 6
-    assert TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).fit().step == 6
+    assert TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).train().step == 6
 
 
 class VariedG(nn.Module):

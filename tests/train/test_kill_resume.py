@@ -2,7 +2,10 @@
 
 import pytest
 
-from tests.train import kill_harness
+from benchmarks.harness import kill as kill_harness
+from tests.conftest import posix_only
+
+pytestmark = posix_only  # SIGKILL
 
 
 @pytest.mark.slow

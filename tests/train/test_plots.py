@@ -40,8 +40,8 @@ def test_the_loss_plot_draws_each_curve_in_its_panel(tmp_path):
 def test_the_loss_plot_draws_from_memory_at_most_every_min_seconds(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from ganforge.train import callbacks
     from ganforge.train.callbacks import LossPlot, MetricsLogger
+    from ganforge.train.callbacks import plots as callbacks
 
     log = tmp_path / "metrics.jsonl"
     log.write_text("".join(f'{{"step": {s}, "d_loss": 1.0, "g_loss": 1.0}}\n' for s in (10, 20)))

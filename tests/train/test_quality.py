@@ -6,7 +6,7 @@ from ganforge.checkpoint import checkpoint_dir, list_checkpoints, load_checkpoin
 from ganforge.errors import UserError
 from ganforge.metrics.evaluate import load_reference
 from ganforge.metrics.extractors import get_extractor
-from ganforge.train.quality import QualityEvaluator
+from ganforge.train.callbacks.quality import QualityEvaluator
 from ganforge.train.run import TrainingRun
 from tests.conftest import write_images
 
@@ -15,7 +15,7 @@ def test_quality_is_evaluated_during_training_with_a_best_checkpoint(tiny_cfg, t
     tiny_cfg.train.eval_every = 4
     tiny_cfg.train.eval_n = 100
     run = tmp_path / "run"
-    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    TrainingRun(tiny_cfg, run, show_progress=False).train()
     records = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]
     quality = [r for r in records if "quality" in r]
     assert [r["step"] for r in quality] == [4, 8]
@@ -41,7 +41,7 @@ def test_quality_on_a_folder_is_measured_against_its_own_images(tiny_cfg, tmp_pa
     tiny_cfg.train.eval_every, tiny_cfg.train.eval_n = 4, 16
     tiny_cfg.train.epochs, tiny_cfg.train.steps = None, 8
     run = tmp_path / "run"
-    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    TrainingRun(tiny_cfg, run, show_progress=False).train()
     quality = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "quality" in r]
     assert [r["step"] for r in quality] == [4, 8]
     # EfficientNet-Lite0 FD and the weight-free SWD, against the training folder itself.

@@ -12,6 +12,7 @@ from PIL import Image
 from ganforge.checkpoint import list_checkpoints, load_checkpoint
 from ganforge.errors import UserError
 from ganforge.train.run import TrainingRun
+from tests.conftest import posix_only
 
 
 def _weights(run_dir):
@@ -21,7 +22,7 @@ def _weights(run_dir):
 
 def test_run_writes_every_artifact(tiny_cfg, tmp_path):
     run = TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False)
-    state = run.fit()
+    state = run.train()
     assert (state.epoch, state.step) == (2, 8)
     out = tmp_path / "run"
     assert json.loads((out / "config.json").read_text())["preset"] == "tf-dcgan-mnist"
@@ -43,18 +44,18 @@ def test_run_writes_every_artifact(tiny_cfg, tmp_path):
 def test_keep_only_the_last_k_checkpoints(tiny_cfg, tmp_path):
     tiny_cfg.train.epochs = 4
     tiny_cfg.train.keep_checkpoints = 2
-    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).fit()
+    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).train()
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_000000012.pt", "step_000000016.pt"]
 
 
 def test_resume_gives_identical_weights(tiny_cfg, tmp_path):
     tiny_cfg.train.epochs = None
     tiny_cfg.train.steps = 10  # 2.5 epochs: the resume point (6) falls mid-epoch
-    TrainingRun(tiny_cfg, tmp_path / "straight", show_progress=False).fit()
+    TrainingRun(tiny_cfg, tmp_path / "straight", show_progress=False).train()
     tiny_cfg.train.steps = 6
-    TrainingRun(tiny_cfg, tmp_path / "split", show_progress=False).fit()
+    TrainingRun(tiny_cfg, tmp_path / "split", show_progress=False).train()
     tiny_cfg.train.steps = 10
-    TrainingRun(tiny_cfg, tmp_path / "split", resume=True, show_progress=False).fit()
+    TrainingRun(tiny_cfg, tmp_path / "split", resume=True, show_progress=False).train()
     a, state_a = _weights(tmp_path / "straight")
     b, state_b = _weights(tmp_path / "split")
     assert state_a == {**state_b, "elapsed": state_a["elapsed"]}
@@ -68,7 +69,7 @@ def test_resume_gives_identical_weights(tiny_cfg, tmp_path):
 
 def test_refuses_to_overwrite_or_resume_nothing(tiny_cfg, tmp_path):
     tiny_cfg.train.epochs = 1
-    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).fit()
+    TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).train()
     with pytest.raises(UserError, match="already holds a run; continue it with --resume"):
         TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False)
     with pytest.raises(UserError, match="nothing to resume"):
@@ -111,6 +112,7 @@ def _wait_for(predicate, timeout=120.0):
         time.sleep(0.05)
 
 
+@posix_only
 def test_sigkill_then_resume_loses_only_work_since_the_checkpoint(tmp_path):
     run = tmp_path / "run"
     proc = _start(tmp_path, "--out", str(run), "--epochs", "50", "--checkpoint-every-steps", "8")
@@ -135,6 +137,7 @@ def test_sigkill_then_resume_loses_only_work_since_the_checkpoint(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == saved_step + 8
 
 
+@posix_only
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     run = tmp_path / "run"
     proc = _start(tmp_path, "--out", str(run), "--epochs", "50")
@@ -154,9 +157,8 @@ def test_a_second_process_on_the_same_run_is_refused(tiny_cfg, tmp_path):
             sys.executable,
             "-c",
             (
-                "import fcntl, os, sys, time; from pathlib import Path; p = Path(sys.argv[1]); p.mkdir(); "
-                "fd = os.open(p / '.lock', os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); "
-                "os.write(fd, str(os.getpid()).encode()); print('locked', flush=True); time.sleep(60)"
+                "import sys, time; from ganforge.train.lock import RunLock; lock = RunLock(sys.argv[1]); "
+                "lock.acquire(); print('locked', flush=True); time.sleep(60)"
             ),
             str(run),
         ],
@@ -173,7 +175,7 @@ def test_a_second_process_on_the_same_run_is_refused(tiny_cfg, tmp_path):
         holder.wait()
     # The holder died without cleaning up: its lock went with it.
     tiny_cfg.train.epochs = 1
-    TrainingRun(tiny_cfg, run, show_progress=False).fit()
+    TrainingRun(tiny_cfg, run, show_progress=False).train()
     assert (run / "config.json").is_file()
 
 
@@ -187,7 +189,7 @@ def test_a_rejected_config_leaves_no_run_directory(tiny_cfg, tmp_path):
 def test_resume_before_the_first_checkpoint_starts_over(tiny_cfg, tmp_path):
     TrainingRun(tiny_cfg, tmp_path / "run", show_progress=False).dir.lock.release()  # "killed" at once
     assert (tmp_path / "run" / "config.json").is_file() and not list_checkpoints(tmp_path / "run")
-    state = TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).fit()
+    state = TrainingRun(tiny_cfg, tmp_path / "run", resume=True, show_progress=False).train()
     assert state.step == 8
 
 
@@ -208,11 +210,11 @@ def test_fast_presets_resume_exactly(preset, tmp_path):
     cfg.train.log_every, cfg.train.checkpoint_every_steps = 2, 3
     cfg.train.epochs = cfg.train.minutes = None
     cfg.train.steps = 8
-    TrainingRun(cfg, tmp_path / "straight", show_progress=False).fit()
+    TrainingRun(cfg, tmp_path / "straight", show_progress=False).train()
     cfg.train.steps = 3
-    TrainingRun(cfg, tmp_path / "split", show_progress=False).fit()
+    TrainingRun(cfg, tmp_path / "split", show_progress=False).train()
     cfg.train.steps = 8
-    TrainingRun(cfg, tmp_path / "split", resume=True, show_progress=False).fit()
+    TrainingRun(cfg, tmp_path / "split", resume=True, show_progress=False).train()
     a, _ = _weights(tmp_path / "straight")
     b, _ = _weights(tmp_path / "split")
     for net in ("G", "D", "G_ema"):

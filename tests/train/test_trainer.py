@@ -5,7 +5,7 @@ import typing
 import pytest
 import torch
 
-from ganforge.config import LossName, Scheme, TrainConfig
+from ganforge.config import LossName, Scheme, TrainConfig, validate_train
 from ganforge.errors import UserError
 from ganforge.losses import gradient_penalty, r1_penalty
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
@@ -54,7 +54,7 @@ def test_gradients_match_two_separate_losses():
 
 def _trainer(**train):
     torch.manual_seed(0)
-    cfg = TrainConfig(**train)
+    cfg = validate_train(TrainConfig(**train))  # as GAN and TrainingRun do before building a Trainer
     return Trainer(TFDCGANGenerator(), TFDCGANDiscriminator(dropout=0.0), cfg, 100, torch.device("cpu"))
 
 

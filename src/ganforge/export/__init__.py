@@ -1,7 +1,7 @@
 """``ganforge export``: a trained generator as a self-contained folder, usable without the training code.
 
 The folder holds ``generator.onnx`` (PyTorch's current exporter, dynamic batch; checked against PyTorch
-in onnxruntime at export time), ``generator.safetensors`` + ``config.json`` (``ganforge.load_generator``
+in onnxruntime at export time), ``generator.safetensors`` + ``config.json`` (``ganforge.load_exported``
 rebuilds the network from those two alone), ``samples.png`` and ``README.md``, a model card
 (``export/card.py``). It is written into a temporary folder beside the target and renamed at the end,
 so a failure never leaves half an export. Needs the ``[export]`` extra (onnx, onnxruntime, onnxscript,
@@ -25,7 +25,6 @@ from torch import nn
 from ganforge.checkpoint import (
     checkpoint_step,
     find_checkpoint,
-    generator_weights,
     load_checkpoint,
     load_weights,
 )
@@ -33,9 +32,9 @@ from ganforge.config import RunConfig
 from ganforge.errors import UserError
 from ganforge.export.card import model_card
 from ganforge.fileio import atomic_folder
-from ganforge.latent import seeded_noise
+from ganforge.latent import cycled_labels, seeded_noise
 from ganforge.models import build_models
-from ganforge.sampling import generate, make_grid, save_png
+from ganforge.sampling import generate, generator_from_checkpoint, make_grid, save_png
 
 FORMAT = "ganforge-generator"
 FORMAT_VERSION = 1
@@ -63,10 +62,7 @@ def export_run(target: Path, out: Path, checkpoint: Path | None = None) -> Expor
     out = Path(out)
     path = find_checkpoint(checkpoint or target)
     state = load_checkpoint(path)
-    cfg = RunConfig.from_dict(state["config"])
-    generator, _ = build_models(cfg.model, cfg.data)
-    load_weights(generator, generator_weights(state), "generator")
-    generator.eval()
+    generator, cfg = generator_from_checkpoint(state)
     run_dir = target if Path(target).is_dir() else None
     with atomic_folder(out) as work:
         diff = _write_onnx(generator, work / "generator.onnx")
@@ -120,7 +116,7 @@ class _Conditional(_Unconditional):
 def _inputs(generator: nn.Module, n: int) -> dict[str, torch.Tensor]:
     classes = getattr(generator, "num_classes", None)
     inputs = {"z": seeded_noise(1, n, generator.latent_dim)}
-    return inputs if classes is None else inputs | {"labels": torch.arange(n) % classes}
+    return inputs if classes is None else inputs | {"labels": cycled_labels(n, classes)}
 
 
 def _write_onnx(generator: nn.Module, path: Path) -> float:

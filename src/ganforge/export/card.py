@@ -14,6 +14,7 @@ from torch import nn
 
 from ganforge.config import RunConfig
 
+OWN_DATA = ("other", "Your own image folder: its licence is yours to state.")
 # name -> (licence id for the front matter, the sentence a user of the data must keep)
 DATA_LICENCES = {
     "mnist": (
@@ -32,46 +33,70 @@ DATA_LICENCES = {
 
 def model_card(cfg: RunConfig, generator: nn.Module, info: dict[str, Any]) -> str:
     """README.md text for an export of ``generator`` trained as ``cfg``; ``info`` from the checkpoint."""
+    sections = [
+        _front(cfg, generator),
+        _summary(cfg, generator),
+        _data(cfg, info),
+        _training(cfg, info),
+        ["## Quality", "", *_quality(info.get("quality"))],
+        _use(generator, info),
+    ]
+    return "\n".join(line for section in sections for line in [*section, ""])
+
+
+def _shape(cfg: RunConfig) -> str:
+    return f"{cfg.data.channels}x{cfg.data.image_size}x{cfg.data.image_size}"
+
+
+def _front(cfg: RunConfig, generator: nn.Module) -> list[str]:
     source = cfg.data.source
-    params = sum(p.numel() for p in generator.parameters())
-    classes = getattr(generator, "num_classes", None)
-    own = ("other", "Your own image folder: its licence is yours to state.")
-    licence, attribution = DATA_LICENCES.get(source, own)
-    task = "unconditional-image-generation" if classes is None else "image-generation"
-    label_arg = f", torch.arange(16) % {classes}" if classes else ""
-    label_input = f", 'labels': np.arange(16, dtype=np.int64) % {classes}" if classes else ""
-    t = cfg.train
-    shape = f"{cfg.data.channels}x{cfg.data.image_size}x{cfg.data.image_size}"
-    front = "\n".join(
-        [
-            "---",
-            f"license: {licence}",
-            "library_name: ganforge",
-            f"pipeline_tag: {task}",
-            "tags: [gan, ganforge, onnx, " + f"{cfg.preset}]",
-            f"datasets: [{source}]" if source in DATA_LICENCES else "datasets: []",
-            "---",
-        ]
+    licence, _ = DATA_LICENCES.get(source, OWN_DATA)
+    task = (
+        "unconditional-image-generation"
+        if getattr(generator, "num_classes", None) is None
+        else "image-generation"
     )
-    lines = [
-        front,
-        "",
-        f"# {cfg.preset} generator ({source}, {shape})",
+    return [
+        "---",
+        f"license: {licence}",
+        "library_name: ganforge",
+        f"pipeline_tag: {task}",
+        "tags: [gan, ganforge, onnx, " + f"{cfg.preset}]",
+        f"datasets: [{source}]" if source in DATA_LICENCES else "datasets: []",
+        "---",
+    ]
+
+
+def _summary(cfg: RunConfig, generator: nn.Module) -> list[str]:
+    classes = getattr(generator, "num_classes", None)
+    params = sum(p.numel() for p in generator.parameters())
+    return [
+        f"# {cfg.preset} generator ({cfg.data.source}, {_shape(cfg)})",
         "",
         f"A GAN generator trained with [ganforge](https://pypi.org/project/ganforge/) preset `{cfg.preset}` "
         f"(model family `{cfg.model.name}`): standard-normal noise of {generator.latent_dim} values"
         + (f" and a class label in 0..{classes - 1}" if classes else "")
-        + f" -> a {shape} image in [-1, 1] (x * 127.5 + 127.5 gives 8-bit pixels). {params:,} parameters; "
-        "these are the exponential-moving-average weights where the run kept them.",
+        + f" -> a {_shape(cfg)} image in [-1, 1] (x * 127.5 + 127.5 gives 8-bit pixels). "
+        f"{params:,} parameters; these are the exponential-moving-average weights where the run kept them.",
         "",
         "![64 samples, seed 0](samples.png)",
-        "",
+    ]
+
+
+def _data(cfg: RunConfig, info: dict[str, Any]) -> list[str]:
+    _, attribution = DATA_LICENCES.get(cfg.data.source, OWN_DATA)
+    return [
         "## Data",
         "",
-        f"- source: `{source}`" + (f", first {cfg.data.limit} images" if cfg.data.limit else ""),
+        f"- source: `{cfg.data.source}`" + (f", first {cfg.data.limit} images" if cfg.data.limit else ""),
         f"- images: {info.get('data_images', 'not recorded')}",
         f"- licence and attribution: {attribution}",
-        "",
+    ]
+
+
+def _training(cfg: RunConfig, info: dict[str, Any]) -> list[str]:
+    t = cfg.train
+    return [
         "## Training",
         "",
         f"- checkpoint `{info['checkpoint']}`: step {info['step']}, epoch {info['epoch']}, "
@@ -81,18 +106,21 @@ def model_card(cfg: RunConfig, generator: nn.Module, info: dict[str, Any]) -> st
         f"EMA {t.ema_decay}, augmentation `{t.augment or 'none'}`",
         f"- device setting `{t.device}`, precision setting `{t.precision}`, seed {t.seed}",
         "- the full configuration is in `config.json`",
-        "",
-        "## Quality",
-        "",
-        *_quality(info.get("quality")),
-        "",
+    ]
+
+
+def _use(generator: nn.Module, info: dict[str, Any]) -> list[str]:
+    classes = getattr(generator, "num_classes", None)
+    label_arg = f", torch.arange(16) % {classes}" if classes else ""
+    label_input = f", 'labels': np.arange(16, dtype=np.int64) % {classes}" if classes else ""
+    return [
         "## Use",
         "",
         "With ganforge (`pip install ganforge[export]`):",
         "",
         "```python",
         "import torch, ganforge",
-        "generator = ganforge.load_generator('THIS_FOLDER')",
+        "generator = ganforge.load_exported('THIS_FOLDER')",
         "z = torch.randn(16, generator.latent_dim)",
         f"images = generator(z{label_arg})  # (16, C, H, W) in [-1, 1]",
         "```",
@@ -112,9 +140,7 @@ def model_card(cfg: RunConfig, generator: nn.Module, info: dict[str, Any]) -> st
         "",
         "The ONNX graph was checked against PyTorch at export time on a batch of 11: largest difference "
         f"{info['onnx_max_abs_diff']:.2g} (pixel range [-1, 1]).",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def _quality(record: dict[str, Any] | None) -> list[str]:

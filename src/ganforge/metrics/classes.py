@@ -38,3 +38,17 @@ def class_stats(
     if requested is not None:
         out["conditional_accuracy"] = float((predicted == requested).double().mean())
     return out
+
+
+def mode_stats(probs: torch.Tensor) -> dict[str, object]:
+    """Mode coverage as the mode-collapse benchmarks report it (Stacked MNIST: 1000 modes).
+
+    Each sample counts for its most likely mode; ``modes_covered`` is how many modes got at least one
+    sample, ``mode_kl_to_uniform`` is KL(sample histogram || uniform) in nats (0 for a perfectly even
+    spread; about (modes - 1) / (2 N) from sampling noise alone with N samples).
+    """
+    modes = probs.shape[1]
+    counts = torch.bincount(probs.argmax(1), minlength=modes).double()
+    share = counts / counts.sum()
+    kl = torch.where(share > 0, share * (share.clamp(min=1e-300) * modes).log(), 0.0).sum()
+    return {"modes_covered": int((counts > 0).sum()), "modes_total": modes, "mode_kl_to_uniform": float(kl)}

@@ -18,40 +18,52 @@ import numpy as np
 import torch
 
 from ganforge.config import DataConfig
-from ganforge.data import load_data
+from ganforge.data import SPLIT_SETS, has_test_split, load_data
 from ganforge.data.images import ImageData
 from ganforge.data.paths import cache_dir
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
-from ganforge.latent import seeded_noise, truncate
-from ganforge.metrics.classes import class_stats
+from ganforge.latent import cycled_labels, seeded_noise, truncate
+from ganforge.metrics.classes import class_stats, mode_stats
 from ganforge.metrics.distances import FeatureStats, frechet_distance, kid, near_copies, prdc
-from ganforge.metrics.extractors import Extractor, data_sha256
+from ganforge.metrics.extractors import Extractor, data_sha256, default_extractor, get_extractor
 from ganforge.metrics.swd import DESCRIPTION as SWD_DESCRIPTION
 from ganforge.metrics.swd import swd
-from ganforge.sampling import generate, load_generator
+from ganforge.sampling import generate, load_run_generator
 from ganforge.version import __version__
 
 PRDC_MAX = 5000  # k-NN metrics need an n x n distance matrix: capped to keep memory near 200 MB
+MODE_SAMPLES = 26_000  # what the mode-collapse literature draws for Stacked MNIST (26 per mode)
+
+
+def default_samples(extractor: Extractor, otherwise: int) -> int:
+    """How many images to generate for an evaluation with ``extractor`` when the user gave no number."""
+    return MODE_SAMPLES if extractor.counts_modes else otherwise
 
 
 def training_split(ref_name: str) -> ImageData | None:
     """The training split that goes with a built-in ``name:test`` reference (for the memorisation check)."""
     name, _, split = ref_name.partition(":")
-    if name in ("mnist", "fashion-mnist") and split == "test":
-        return load_data(DataConfig(source=name, split="train"))
+    if has_test_split(name) and split == "test":
+        return load_data(_split_config(name, "train"))
     return None
+
+
+def _split_config(name: str, split: str) -> DataConfig:
+    channels, side = SPLIT_SETS[name]
+    return DataConfig(source=name, split=split, channels=channels, image_size=side)
 
 
 def load_reference(ref: str, shape: tuple[int, ...] = (1, 28, 28)) -> tuple[ImageData, str]:
     """``mnist:test``, ``fashion-mnist:train``, ``twemoji`` or a folder (loaded as ``shape`` (C, H, W))."""
     name, _, split = ref.partition(":")
-    if name in ("mnist", "fashion-mnist"):
-        return load_data(DataConfig(source=name, split=split or "test")), f"{name}:{split or 'test'}"
+    if has_test_split(name):
+        return load_data(_split_config(name, split or "test")), f"{name}:{split or 'test'}"
     if name == "twemoji" or Path(ref).is_dir():
         return load_data(DataConfig(source=ref, channels=shape[0], image_size=shape[1])), ref
     raise UserError(
-        f"--against '{ref}' is not a dataset split (mnist:test, fashion-mnist:test), twemoji or a folder"
+        f"--against '{ref}' is not a dataset split (mnist:test, fashion-mnist:test, stacked-mnist:test), "
+        "twemoji or a folder"
     )
 
 
@@ -72,10 +84,10 @@ def load_target(
     if target.is_dir() and not (target / "checkpoints").is_dir() and not (target / "config.json").is_file():
         data = load_data(DataConfig(source=str(target), channels=shape[0], image_size=shape[1]))
         return data.images[:n], None, {"target": str(target), "kind": "folder"}
-    generator, cfg, step = load_generator(target, torch.device("cpu"))
+    generator, cfg, step = load_run_generator(target, torch.device("cpu"))
     noise = truncate(seeded_noise(seed, n, generator.latent_dim), truncation)
     classes = getattr(generator, "num_classes", None)
-    requested = torch.arange(n) % classes if classes else None
+    requested = cycled_labels(n, classes)
     info = {"target": str(target), "preset": cfg.preset, "step": step}
     if truncation is not None:
         info["truncation"] = truncation
@@ -154,6 +166,29 @@ def build_reference(data: ImageData, name: str, extractor: Extractor) -> Referen
     return reference
 
 
+def default_against(source: str) -> str:
+    """What a run is measured against by default: a built-in set's test split, else the data itself."""
+    return f"{source}:test" if has_test_split(source) else source
+
+
+def extractor_for(against: str, name: str | None = None) -> Extractor:
+    """The extractor ``name``, or the one that suits reference ``against`` (a set, folder or saved file)."""
+    if name is None:
+        ref_name = Reference.load(Path(against)).name if against.endswith(".pt") else against
+        name = default_extractor(ref_name.split(":")[0])
+    return get_extractor(name)
+
+
+def reference_for(against: str, shape: tuple[int, ...], extractor: Extractor) -> Reference:
+    """The reference statistics of ``against`` for images shaped ``shape``: a file saved by ``ganforge
+    eval --save-reference``, or a dataset split or folder (features cached on disk). ``ganforge eval``
+    and ``train --eval-every`` both start here."""
+    if against.endswith(".pt"):
+        return Reference.load(Path(against))
+    data, name = load_reference(against, tuple(shape))
+    return build_reference(data, name, extractor)
+
+
 def _extractor_hash(extractor: Extractor) -> str:
     return str(extractor.provenance.get("weights_sha256", extractor.name))
 
@@ -182,6 +217,34 @@ def evaluate(
             f"than {extractor.name}; recompute them"
         )
     features, probs = extractor.run(images)
+    metrics, n_prdc = _feature_metrics(features, reference, extractor, seed, kid_subsets)
+    if reference.images is not None and reference.images.shape[1:] == images.shape[1:]:
+        metrics |= swd(images, reference.images, seed=seed)
+    if probs is not None:
+        metrics |= class_stats(probs, reference.labels, requested)
+        if extractor.counts_modes:
+            metrics |= mode_stats(probs)
+    if train is not None:
+        train = build_reference(train, train.name, extractor) if isinstance(train, ImageData) else train
+        metrics |= near_copies(features, train.features, reference.features)
+    provenance = {
+        **extractor.provenance,
+        "n_generated": len(images),
+        "n_reference": len(reference.features),
+        "n_prdc": n_prdc,
+        "kid_subsets": f"{kid_subsets} x min(1000, n)",
+        "reference_sha256": reference.sha256,
+        "seed": seed,
+        "swd": SWD_DESCRIPTION if "SWD" in metrics else "not computed (reference saved without its images)",
+        "ganforge_version": __version__,
+    }
+    return {"metrics": metrics, "provenance": provenance}
+
+
+def _feature_metrics(
+    features: torch.Tensor, reference: Reference, extractor: Extractor, seed: int, kid_subsets: int
+) -> tuple[dict[str, Any], int]:
+    """FD, KID and precision/recall/density/coverage of ``features``; and how many samples PRDC took."""
     stats = FeatureStats.empty(extractor.feature_dim)
     stats.update(features)
     name = extractor.name
@@ -190,31 +253,13 @@ def evaluate(
     m = min(PRDC_MAX, len(features), len(reference.features))
     picked_ref = reference.features[torch.randperm(len(reference.features), generator=rng)[:m]]
     picked = features[torch.randperm(len(features), generator=rng)[:m]]
-    metrics: dict[str, Any] = {
+    metrics = {
         f"FD-{name}": frechet_distance(stats, reference.stats),
         f"KID-{name}": kid_mean,
         f"KID-{name}-std": kid_std,
         **prdc(picked_ref, picked),
     }
-    if reference.images is not None and reference.images.shape[1:] == images.shape[1:]:
-        metrics |= swd(images, reference.images, seed=seed)
-    if probs is not None:
-        metrics |= class_stats(probs, reference.labels, requested)
-    if train is not None:
-        train = build_reference(train, train.name, extractor) if isinstance(train, ImageData) else train
-        metrics |= near_copies(features, train.features, reference.features)
-    provenance = {
-        **extractor.provenance,
-        "n_generated": len(images),
-        "n_reference": len(reference.features),
-        "n_prdc": m,
-        "kid_subsets": f"{kid_subsets} x min(1000, n)",
-        "reference_sha256": reference.sha256,
-        "seed": seed,
-        "swd": SWD_DESCRIPTION if "SWD" in metrics else "not computed (reference saved without its images)",
-        "ganforge_version": __version__,
-    }
-    return {"metrics": metrics, "provenance": provenance}
+    return metrics, m
 
 
 def format_table(record: dict[str, Any]) -> str:

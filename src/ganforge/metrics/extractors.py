@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.data import has_test_split
 from ganforge.data.images import ImageData, to_unit_range
 from ganforge.errors import UserError
 
@@ -34,6 +35,8 @@ class Extractor:
         probabilities: features -> (N, classes) softmax, when the extractor is a classifier (computed
             from the features, so the network runs once).
         provenance: what a reader needs to reproduce numbers (weights hash, resizer, ...).
+        counts_modes: the classes are the modes of a mode-collapse benchmark: evaluations also report
+            modes covered and the KL of the mode histogram to uniform.
     """
 
     name: str
@@ -42,6 +45,7 @@ class Extractor:
     image_shape: tuple[int, int, int]
     probabilities: Callable[[torch.Tensor], torch.Tensor] | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    counts_modes: bool = False
 
     @torch.no_grad()
     def run(
@@ -86,7 +90,7 @@ def get_extractor(name: str) -> Extractor:
 
 def default_extractor(dataset: str) -> str:
     """The extractor for a reference dataset name (mnist -> mnist-cnn); folders get efficientnet-lite0."""
-    if dataset not in ("mnist", "fashion-mnist"):
+    if not has_test_split(dataset):
         return "efficientnet-lite0"
     name = f"{dataset}-cnn"
     if name not in EXTRACTORS:

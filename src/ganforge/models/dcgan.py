@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import math
 
 import torch
 from torch import nn
 
+from ganforge.config import DataConfig, ModelConfig
 from ganforge.models.inits import keras_init
+from ganforge.models.registry import register_model, require_size
+from ganforge.models.sizes import pyramid
 
 
 class DCGAN64Generator(nn.Module):
@@ -67,15 +69,19 @@ class DCGAN64Discriminator(nn.Module):
 
 
 class DCGANGenerator(nn.Module):
-    """Radford et al. (2016): z -> 4x4 -> doubling stages -> (N, C, size, size); BN + ReLU, tanh output."""
+    """Radford et al. (2016): z -> s0 x s0 -> doubling stages -> (N, C, size, size); BN + ReLU, tanh output.
+
+    s0 is 4 for powers of two (the paper's pyramid) and 7 for 28 px (models/sizes.py).
+    """
 
     def __init__(self, latent_dim: int, channels: int, size: int, width: int = 64) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        stages = int(math.log2(size)) - 2  # 4 -> size
+        resolutions = pyramid(size, "dcgan")
+        stages = len(resolutions) - 1  # s0 -> size
         chans = [min(width * 2 ** (stages - 1 - i), 512) for i in range(stages)]
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, chans[0], 4, 1, 0, bias=False),
+            nn.ConvTranspose2d(latent_dim, chans[0], resolutions[0], 1, 0, bias=False),
             nn.BatchNorm2d(chans[0]),
             nn.ReLU(True),
         ]
@@ -98,7 +104,8 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, channels: int, size: int, width: int = 64) -> None:
         super().__init__()
-        stages = int(math.log2(size)) - 2
+        resolutions = pyramid(size, "dcgan")
+        stages = len(resolutions) - 1
         chans = [min(width * 2**i, 512) for i in range(stages)]
         layers: list[nn.Module] = [nn.Conv2d(channels, chans[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for cin, cout in itertools.pairwise(chans):
@@ -107,7 +114,7 @@ class DCGANDiscriminator(nn.Module):
                 nn.BatchNorm2d(cout),
                 nn.LeakyReLU(0.2, True),
             ]
-        layers.append(nn.Conv2d(chans[-1], 1, 4, 1, 0))  # (N, 1, 1, 1)
+        layers.append(nn.Conv2d(chans[-1], 1, resolutions[0], 1, 0))  # (N, 1, 1, 1)
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
 
@@ -125,3 +132,16 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+@register_model("dcgan64")
+def _dcgan64(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    require_size("dcgan64", data, 64)
+    return DCGAN64Generator(model.latent_dim, data.channels), DCGAN64Discriminator(data.channels)
+
+
+@register_model("dcgan")
+def _dcgan(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    size = data.image_size
+    g = DCGANGenerator(model.latent_dim, data.channels, size, model.width)
+    return g, DCGANDiscriminator(data.channels, size, model.width)

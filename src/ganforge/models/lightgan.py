@@ -17,9 +17,11 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.parametrizations import spectral_norm
 
+from ganforge.config import DataConfig, ModelConfig
 from ganforge.errors import UserError
+from ganforge.models.registry import register_model
+from ganforge.models.spectral import spectral_norm
 
 SIZES = (32, 64, 128, 256)
 
@@ -150,3 +152,9 @@ class LightDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x))).flatten(1)  # (N, 1)
+
+
+@register_model("fastgan")
+def _light(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+    return g, LightDiscriminator(data.channels, data.image_size, model.width)

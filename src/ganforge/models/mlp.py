@@ -5,6 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.models.registry import register_model
+
 
 class MLPGenerator(nn.Module):
     """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] through Dense layers.
@@ -61,3 +64,17 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+@register_model("keras-gan-mlp")
+def _keras_gan_mlp(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    shape = (data.channels, data.image_size, data.image_size)
+    g = MLPGenerator(model.latent_dim, (256, 512, 1024), shape, activation="leaky", bn_momentum=0.8)
+    return g, MLPDiscriminator(shape, (512, 256))
+
+
+@register_model("mlp-latent10")
+def _mlp_latent10(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    shape = (data.channels, data.image_size, data.image_size)
+    g = MLPGenerator(model.latent_dim, (128, 256), shape, activation="relu")
+    return g, MLPDiscriminator(shape, (256, 128))

@@ -28,8 +28,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.parametrizations import spectral_norm
 
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.errors import UserError
+from ganforge.models.lightgan import LightGenerator
+from ganforge.models.registry import register_model
+from ganforge.models.spectral import spectral_norm
 from ganforge.pretrained import load_efficientnet_lite0
 
 # (last block index, channels) of the four feature scales of EfficientNet-Lite0
@@ -139,3 +143,13 @@ class ProjectedDiscriminator(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         feats = self.mixing(self.features(x))
         return torch.cat([head(f) for head, f in zip(self.heads, feats, strict=True)], dim=1)
+
+
+@register_model(
+    "fastgan-projected", conditional="its D judges images through an RGB network, which takes no label planes"
+)
+def _light_projected(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    if data.channels not in (1, 3):
+        raise UserError("model fastgan-projected judges images through an RGB network: it is not conditional")
+    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+    return g, ProjectedDiscriminator(data.channels, data.image_size, width=64)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.models.registry import register_model
+from ganforge.models.spectral import spectral_norm
 
 
 def check_size(size: int) -> None:
@@ -115,3 +118,10 @@ class SNDCGANDiscriminator(nn.Module):
         if labels is not None:
             out = out + (self.embed(labels) * h).sum(dim=1, keepdim=True)
         return out
+
+
+@register_model("sn-dcgan", conditional="native")
+def _sn_dcgan(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    k = model.num_classes if model.conditional else 0
+    g = SNDCGANGenerator(model.latent_dim, data.channels, data.image_size, model.width, k)
+    return g, SNDCGANDiscriminator(data.channels, data.image_size, model.width, k)

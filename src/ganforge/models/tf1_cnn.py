@@ -11,6 +11,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.errors import UserError
+from ganforge.models.registry import register_model, require_size
 from ganforge.models.tf_same import crop
 
 
@@ -74,3 +77,11 @@ def truncated_normal_init(module: nn.Module, std: float = 0.02, bias: float = 0.
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
             nn.init.constant_(m.bias, bias)
+
+
+@register_model("tf1-cnn", conditional="it reshapes exactly 100 noise values, so it cannot take a label too")
+def _tf1_cnn(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    require_size("tf1-cnn", data, 28)
+    if model.latent_dim != 100:
+        raise UserError("model tf1-cnn reshapes z into 2x2x25, so latent_dim must be 100")
+    return TF1Generator(model.latent_dim, data.channels), TF1Discriminator(data.channels)

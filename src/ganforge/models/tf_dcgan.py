@@ -12,8 +12,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ganforge.config import DataConfig, ModelConfig
 from ganforge.models.dropout import FastDropout
 from ganforge.models.inits import keras_init
+from ganforge.models.registry import register_model, require_size
 from ganforge.models.tf_same import crop, same_pad
 
 KERAS_LEAKY_SLOPE = 0.3
@@ -62,3 +64,9 @@ class TFDCGANDiscriminator(nn.Module):
         x = self.drop(F.leaky_relu(self.conv2(same_pad(x)), KERAS_LEAKY_SLOPE))  # (N, 128, 7, 7)
         # Keras flattens channels-last; matching the order keeps Dense weights interchangeable.
         return self.fc(x.permute(0, 2, 3, 1).flatten(1))  # (N, 1)
+
+
+@register_model("tf-dcgan")
+def _tf_dcgan(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    require_size("tf-dcgan", data, 28)
+    return TFDCGANGenerator(model.latent_dim, data.channels), TFDCGANDiscriminator(data.channels)

@@ -203,6 +203,9 @@ def _training(story: RunStory) -> str:
             "Mean D outputs", _curves(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}), markers, "D output"
         ),
     ]
+    if any("augment_p" in r for r in rows):  # --augment-p auto: how hard D's images were augmented
+        strength = _curves(rows, {"augment_p": "p"})
+        charts.append(line_chart("Augmentation strength p", strength, markers, "probability"))
     note = (
         "<p>Each point is a log line (the mean over its steps), smoothed as TensorBoard does. "
         "Dashed lines: warnings (yellow) and divergence restarts (red), listed under Events.</p>"

@@ -26,7 +26,7 @@ from PIL import Image
 from ganforge.checkpoint import checkpoint_dir, list_checkpoints
 from ganforge.errors import UserError
 from ganforge.latent import seeded_noise, truncate
-from ganforge.sampling import generate, load_generator, make_grid, side_by_side, walk_frames
+from ganforge.sampling import generate, load_run_generator, make_grid, side_by_side, walk_frames
 
 MAX_IMAGES = 64  # images per grid request: a 64-image grid of 256 px is already 2048 px wide
 MAX_FRAMES = 24  # frames per walk request
@@ -161,7 +161,7 @@ class Studio:
         key = (name, stat.st_mtime_ns, stat.st_size)  # best.pt is rewritten in place as training improves
         if key not in self._generators:
             try:
-                self._generators[key] = load_generator(path, self.device)
+                self._generators[key] = load_run_generator(path, self.device)
             except UserError as exc:
                 raise NotReady(f"checkpoint {name} cannot be used: {exc}") from None
             while len(self._generators) > CACHED_GENERATORS:

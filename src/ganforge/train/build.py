@@ -13,17 +13,23 @@ from typing import Any
 import torch
 
 from ganforge.config import RunConfig
-from ganforge.metrics.evaluate import Reference, build_reference, load_reference
-from ganforge.metrics.extractors import Extractor, default_extractor, get_extractor
+from ganforge.metrics.evaluate import (
+    Reference,
+    default_against,
+    default_samples,
+    extractor_for,
+    reference_for,
+)
+from ganforge.metrics.extractors import Extractor
 from ganforge.models import build_models
 from ganforge.train import distributed
 from ganforge.train.callbacks import Callback, Checkpointer, ImageGrid, LossPlot, MetricsLogger
+from ganforge.train.callbacks.health import DivergenceGuard, HealthMonitor, Report
+from ganforge.train.callbacks.quality import QualityEvaluator
+from ganforge.train.callbacks.tensorboard import TensorBoard
 from ganforge.train.context import TrainingContext
-from ganforge.train.health import DivergenceGuard, HealthMonitor, Report
 from ganforge.train.loop import Loop
 from ganforge.train.progress import Progress
-from ganforge.train.quality import QualityEvaluator
-from ganforge.train.tensorboard import TensorBoard
 from ganforge.train.trainer import Trainer
 
 
@@ -41,14 +47,10 @@ def build_loop(cfg: RunConfig, device: torch.device) -> Loop:
 def quality_reference(cfg: RunConfig) -> tuple[Reference, Extractor]:
     """The reference and extractor of ``--eval-every``, built before training so a missing extractor
     fails at once and the reference features are computed (or read from the cache) once."""
-    t, source = cfg.train, cfg.data.source
-    # Digits against their test split; other data (twemoji, folders) against the training images
-    # themselves, with EfficientNet-Lite0 features and the SWD.
-    against = t.eval_against or (f"{source}:test" if source in ("mnist", "fashion-mnist") else source)
     d = cfg.data
-    data, name = load_reference(against, (d.channels, d.image_size, d.image_size))
-    extractor = get_extractor(default_extractor(name.split(":")[0]))
-    return build_reference(data, name, extractor), extractor
+    against = cfg.train.eval_against or default_against(d.source)
+    extractor = extractor_for(against)
+    return reference_for(against, (d.channels, d.image_size, d.image_size), extractor), extractor
 
 
 def standard_callbacks(
@@ -99,4 +101,5 @@ def _quality(
         return []
     reference, extractor = quality
     t = cfg.train
-    return [QualityEvaluator(t.eval_every, reference, extractor, t.eval_n, run_dir, cfg.to_dict(), report)]
+    n = t.eval_n or default_samples(extractor, 2000)
+    return [QualityEvaluator(t.eval_every, reference, extractor, n, run_dir, cfg.to_dict(), report)]

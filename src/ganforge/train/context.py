@@ -42,6 +42,8 @@ class TrainingContext(Protocol):
         train_data: the images of the current ``fit``.
         batches_per_epoch: batches in one epoch of ``train_data`` at this batch size (per process).
         total_steps: the global step the budget ends at, when it is set in steps or epochs.
+        run_config: the whole run's config as a dict, when its networks can be rebuilt from it (a run
+            of ``ganforge train`` or ``GAN.from_config``); None for networks passed as objects.
     """
 
     state: TrainState
@@ -53,6 +55,7 @@ class TrainingContext(Protocol):
     train_data: ImageData | None
     batches_per_epoch: int
     total_steps: int | None
+    run_config: dict[str, Any] | None
 
     @property
     def generator(self) -> nn.Module:

@@ -23,6 +23,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ganforge.errors import UserError
+from ganforge.platforms import WINDOWS, forwarded, interrupted_by, own_process_group, stop_signals
 
 # A rank that stops answering (dead peer, hung GPU) turns into an error after this long instead of a
 # silent hang. Long enough for rank 0's grids, checkpoints and quality evaluations, which the others
@@ -49,19 +50,6 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; anything else as torch understands it."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda[:N]") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device '{name}' asked for, but this PyTorch sees no CUDA GPU; use --device cpu")
-    return device
-
-
 def setup(device: torch.device) -> tuple[World, torch.device]:
     """Join the process group torchrun describes; returns this process's place and device.
 
@@ -81,6 +69,8 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
             )
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
+    if device.type == "mps":
+        raise UserError("several processes cannot share Apple's GPU (no MPS backend for DDP): drop --nproc")
     if not dist.is_initialized():
         timeout = timedelta(seconds=float(os.environ.get("GANFORGE_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
         backend = "nccl" if device.type == "cuda" else "gloo"
@@ -204,26 +194,29 @@ def torchrun(nproc: int, argv: list[str]) -> int:
         *argv,
     ]
     env[WRAPPED] = "1"
+    if WINDOWS:
+        env["USE_LIBUV"] = "0"  # PyTorch's Windows builds have no libuv TCPStore, its default since 2.4
     # Its own session: a terminal's Ctrl-C reaches this process alone, not torchrun's agent (which would
     # print a SignalException traceback and exit 1). The signal is forwarded to the training processes,
     # which finish the step, save a checkpoint and exit cleanly; the agent then ends normally.
-    job = subprocess.Popen(command, env=env, start_new_session=True)
+    job = subprocess.Popen(command, env=env, **own_process_group())
     stopped: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
         stopped.append(signum)
         workers = _children(job.pid)
         for pid in workers or [job.pid]:  # before the workers exist, the agent itself stops them
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
+            with contextlib.suppress(ProcessLookupError, OSError):
+                os.kill(pid, forwarded(signum))
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, forward) for sig in stop_signals()}
     try:
         status = job.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 130 if signal.SIGINT in stopped else (143 if stopped else status)
+    keyboard = any(interrupted_by(signal.Signals(s).name) for s in stopped)
+    return 130 if keyboard else (143 if stopped else status)
 
 
 WRAPPED = "GANFORGE_NPROC_WRAPPED"  # set for processes started by ``ganforge train --nproc``

@@ -61,6 +61,28 @@ class Budget:
         limits = [s for s in (self.steps, by_epochs) if s]
         return min(limits) if limits else None
 
+    def progress(self, step: int, total_steps: int | None) -> float:
+        """How far along the budget a run at ``step`` is, in [0, 1]: the furthest of its limits.
+
+        A ``minutes`` limit counts the training clock against every earlier ``fit``'s seconds plus this
+        one's minutes, so a run resumed with the minutes it had left continues the same schedule.
+        """
+        parts = [step / total_steps] if total_steps else []
+        if self.minutes is not None:
+            parts.append(self.elapsed() / (self.elapsed_before + self.minutes * 60))
+        return min(max(parts, default=0.0), 1.0)
+
+
+def batch_images(data: ImageData, idx: torch.Tensor) -> torch.Tensor:
+    """The uint8 images of batch ``idx``; an index past the data's end is the x-flip of image idx - N."""
+    n = len(data)
+    images = data.images[idx % n]
+    flipped = idx >= n
+    if bool(flipped.any()):
+        images = images.clone()
+        images[flipped] = images[flipped].flip(-1)
+    return images
+
 
 def check_batch_size(n_images: int, batch_size: int) -> None:
     """A clear error when the data cannot fill a single batch."""
@@ -84,6 +106,7 @@ class Loop:
         self.batches_per_epoch = 0
         self.total_steps: int | None = None
         self.train_data: ImageData | None = None
+        self.run_config: dict[str, Any] | None = None  # the full config, when the networks can be rebuilt
         self._budget: Budget | None = None
         self._active: Sequence[Callback] = ()
         self._restored = False  # a callback rewound the state during this step or epoch
@@ -93,19 +116,21 @@ class Loop:
 
     # ----- the loop ----------------------------------------------------------------------------------
 
-    def fit(
+    def run(
         self,
         data: ImageData | torch.Tensor | np.ndarray,
         budget: Budget,
         batch_size: int,
         callbacks: Sequence[Callback] = (),
     ) -> TrainState:
-        """Train on ``data`` until ``budget`` is used up or a callback (or a signal) asks to stop."""
+        """Train on ``data`` until ``budget`` is used up or a callback (or a signal) asks to stop (the
+        engine of ``GAN.fit`` and ``ganforge train``; both have checked the batch against the data)."""
         data = as_image_data(data)
         if self.trainer.num_classes is not None and data.labels is None:
             raise UserError("this GAN is class-conditional but the data has no labels")
-        check_batch_size(len(data), batch_size)
-        order = EpochOrder(len(data), batch_size, self.config.seed, distributed.rank(), distributed.size())
+        # --mirror: indices past the data's end stand for the x-flipped images (batch_images).
+        n = len(data) * (2 if self.config.mirror else 1)
+        order = EpochOrder(n, batch_size, self.config.seed, distributed.rank(), distributed.size())
         self.batches_per_epoch = order.batches
         self.stop_training = self._last_step = False
         self.total_steps = budget.total_steps(self.batches_per_epoch)
@@ -128,8 +153,11 @@ class Loop:
         batches = order.batches_of(self.state.epoch)
         for b in range(self.state.batch_in_epoch, self.batches_per_epoch):
             idx = batches[b]
-            labels = None if self.trainer.num_classes is None else data.labels[idx].to(self.device)
-            stats = self.trainer.step(to_unit_range(data.images[idx], self.device), labels)
+            labels = (
+                None if self.trainer.num_classes is None else data.labels[idx % len(data)].to(self.device)
+            )
+            self.trainer.dials.set_progress(self._budget.progress(self.state.step, self.total_steps))
+            stats = self.trainer.step(to_unit_range(batch_images(data, idx), self.device), labels)
             self.state.step += 1
             self.state.batch_in_epoch = b + 1
             self.state.elapsed = self._budget.elapsed()
@@ -191,14 +219,12 @@ class Loop:
         return self.trainer.weights_finite()
 
     def learning_rates(self) -> tuple[list[float], list[float]]:
-        """The current learning rates of G's and D's parameter groups."""
-        return tuple([g["lr"] for g in opt.param_groups] for opt in (self.trainer.opt_g, self.trainer.opt_d))
+        """G's and D's learning rates, one per parameter group (before a schedule's factor)."""
+        return self.trainer.dials.learning_rates()
 
     def set_learning_rates(self, g: list[float], d: list[float]) -> None:
-        """Set G's and D's learning rates, one per parameter group."""
-        for opt, rates in ((self.trainer.opt_g, g), (self.trainer.opt_d, d)):
-            for group, lr in zip(opt.param_groups, rates, strict=True):
-                group["lr"] = lr
+        """Set G's and D's learning rates, one per parameter group (a schedule scales them)."""
+        self.trainer.dials.set_learning_rates(g, d)
 
     def generate(self, n: int, seed: int | None = None, label: int | None = None) -> torch.Tensor:
         """``n`` images as uint8 (n, C, H, W) on the CPU, from the EMA generator when there is one."""

@@ -15,12 +15,15 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ganforge.config import RunConfig, validate
 from ganforge.data import load_data
+from ganforge.devices import resolve_device
 from ganforge.errors import UserError, WriteFailed
+from ganforge.platforms import stop_signals
 from ganforge.train import distributed
 from ganforge.train.build import build_loop, quality_reference, standard_callbacks
 from ganforge.train.callbacks import Callback
@@ -41,32 +44,48 @@ class TrainingRun:
     """Trains a config into ``run_dir``; ``resume=True`` continues from the run's newest checkpoint.
 
     Args:
-        cfg: the run's configuration. On resume only its budget fields (epochs, steps, minutes) are
-            taken; everything else comes from the checkpoint.
+        cfg: the run's configuration. On resume it may differ from the saved one only in its budget
+            (epochs, steps, minutes); None continues the saved config with ``budget``.
         run_dir: output folder (config.json, metrics.jsonl, losses.png, samples/, checkpoints/).
         resume: continue an existing run.
         show_progress: print progress to stderr.
+        budget: on resume without ``cfg``, the new budget as dotted fields ({"train.steps": 5000}).
     """
 
     def __init__(
-        self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True
+        self,
+        cfg: RunConfig | None,
+        run_dir: Path,
+        resume: bool = False,
+        show_progress: bool = True,
+        budget: dict[str, Any] | None = None,
     ) -> None:
+        if cfg is None and not resume:
+            raise ValueError("a new run needs its config")
         self.dir = RunDirectory(run_dir)
         self.run_dir = self.dir.path
+        device = (cfg or self.dir.configured()).train.device
         # Under torchrun the process group comes first: every later step has to agree across processes.
-        self.world, self.device = distributed.setup(distributed.resolve_device(cfg.train.device))
+        self.world, self.device = distributed.setup(resolve_device(device))
         self.progress = Progress(None, enabled=show_progress and self.world.main)
         self.stop_signal: str | None = None
         try:
-            checkpoint = self._claim(cfg, resume)
+            checkpoint = self._claim(cfg, resume, budget)
             self.loop = build_loop(self.cfg, self.device)  # every process: wrapping for DDP is collective
+            self.loop.run_config = self.cfg.to_dict()
             self._start(checkpoint, resume)
         except BaseException:
             if self.world.main:
                 self.dir.abandon()
             raise
 
-    def _claim(self, cfg: RunConfig, resume: bool) -> dict | None:
+    @classmethod
+    def resuming(cls, run_dir: Path, budget: dict[str, Any], show_progress: bool = True) -> TrainingRun:
+        """Continue ``run_dir`` as it was configured, with ``budget`` ({"train.epochs": 10}) replacing
+        its budget when given."""
+        return cls(None, run_dir, resume=True, show_progress=show_progress, budget=budget)
+
+    def _claim(self, cfg: RunConfig | None, resume: bool, budget: dict[str, Any] | None) -> dict | None:
         """Rank 0 takes the directory and loads the data first; the others follow once it succeeded.
 
         Returns the checkpoint to start from (None for a new run)."""
@@ -74,11 +93,11 @@ class TrainingRun:
             failed = distributed.broadcast_text(None)
             if failed is not None:
                 raise UserError(f"stopped: rank 0 could not start ({failed})")
-            cfg, checkpoint = self.dir.resume_point(cfg) if resume else (cfg, None)
+            cfg, checkpoint = self.dir.resume_point(cfg, budget) if resume else (cfg, None)
             self._load(cfg, checkpoint)
             return checkpoint
         try:
-            cfg, checkpoint = self.dir.claim(cfg, resume)
+            cfg, checkpoint = self.dir.claim(cfg, resume, budget)
             self._load(cfg, checkpoint)
         except BaseException as exc:
             # The other processes wait for this outcome: tell them, or they would wait until the timeout.
@@ -130,7 +149,7 @@ class TrainingRun:
     def _last_good(self) -> dict | None:
         return self.dir.last_good(self.progress.message)
 
-    def fit(self) -> TrainState:
+    def train(self) -> TrainState:
         """Train until the budget (epochs, steps or minutes) is used up or a stop signal arrives."""
         t = self.cfg.train
         if self.world.main:
@@ -138,7 +157,7 @@ class TrainingRun:
         budget = Budget(t.epochs, t.steps, t.minutes, time.monotonic(), self.state.elapsed)
         try:
             with self._signals():
-                state = self.loop.fit(self.data, budget, t.batch_size, self.callbacks())
+                state = self.loop.run(self.data, budget, t.batch_size, self.callbacks())
         except WriteFailed as exc:
             raise WriteFailed(
                 f"{exc}. Training stopped at step {self.state.step}; free space, then continue with: "
@@ -177,7 +196,7 @@ class TrainingRun:
             self.stop_signal = signal.Signals(signum).name
             self.loop.stop_training = True
 
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, handler) for s in stop_signals()}
         try:
             yield
         finally:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.checkpoint import list_checkpoints, load_newest_readable
-from ganforge.config import RunConfig, resumed
+from ganforge.config import RunConfig, resumed, with_overrides
 from ganforge.data import ImageData
 from ganforge.errors import UserError
 from ganforge.fileio import remove_stale_temps, truncate_jsonl, write_atomic
-from ganforge.train.lock import RunLock
+from ganforge.train.lock import LOCK, OWNER, RunLock
 
 
 class RunDirectory:
@@ -29,13 +29,16 @@ class RunDirectory:
         self.path = Path(path)
         self.lock = RunLock(self.path)
         self.created = not self.path.exists()
+        self._configured: RunConfig | None = None
 
     @property
     def metrics(self) -> Path:
         """The run's JSONL log."""
         return self.path / "metrics.jsonl"
 
-    def claim(self, asked: RunConfig, resume: bool) -> tuple[RunConfig, dict[str, Any] | None]:
+    def claim(
+        self, asked: RunConfig | None, resume: bool, budget: dict[str, Any] | None = None
+    ) -> tuple[RunConfig, dict[str, Any] | None]:
         """Take the lock, then return the config to train and the checkpoint to start from.
 
         Raises:
@@ -46,7 +49,7 @@ class RunDirectory:
         self.lock.acquire()  # before anything in the directory is read or written
         if resume:
             remove_stale_temps(self.path)  # half-written files of a killed process
-            return self.resume_point(asked)
+            return self.resume_point(asked, budget)
         if list_checkpoints(self.path):
             raise UserError(
                 f"{self.path} already holds a run; continue it with --resume {self.path} "
@@ -54,19 +57,38 @@ class RunDirectory:
             )
         return asked, None
 
-    def resume_point(self, asked: RunConfig) -> tuple[RunConfig, dict[str, Any] | None]:
-        """The saved config (with ``asked``'s budget) and the newest readable checkpoint (None if none)."""
-        config_file = self.path / "config.json"
-        if not list_checkpoints(self.path):
-            if not config_file.is_file():
-                raise UserError(f"nothing to resume: {self.path} is not a ganforge run directory")
-            # Stopped before its first checkpoint: nothing was saved, so it starts over as configured.
-            return resumed(RunConfig.load(config_file), asked), None
-        checkpoint = load_newest_readable(self.path, lambda text: print(text, file=sys.stderr))
-        saved = RunConfig.from_dict(checkpoint["config"])
-        if config_file.is_file():
-            _check_same_run(RunConfig.load(config_file), saved)
-        return resumed(saved, asked), checkpoint
+    def configured(self, required: bool = True) -> RunConfig | None:
+        """The run's config.json, read once (None when there is none and it is not ``required``)."""
+        if self._configured is None and (self.path / "config.json").is_file():
+            self._configured = RunConfig.load(self.path / "config.json")
+        if self._configured is None and required:
+            what = "does not exist" if not self.path.is_dir() else "has no config.json"
+            raise UserError(f"nothing to resume: {self.path} {what}")
+        return self._configured
+
+    def resume_point(
+        self, asked: RunConfig | None, budget: dict[str, Any] | None = None
+    ) -> tuple[RunConfig, dict[str, Any] | None]:
+        """The config to continue with and the newest readable checkpoint (None if none yet).
+
+        The run's config is read once. ``asked`` (a config) may differ from it only in the budget
+        (:func:`~ganforge.config.resumed`); without one, ``budget`` (dotted budget fields) replaces the
+        saved budget, as ``ganforge train --resume RUN --epochs N`` asks.
+        """
+        configured = self.configured(required=False)
+        checkpoint = None
+        if list_checkpoints(self.path):
+            checkpoint = load_newest_readable(self.path, lambda text: print(text, file=sys.stderr))
+            saved = RunConfig.from_dict(checkpoint["config"])
+            if configured is not None:
+                _check_same_run(configured, saved)
+        elif configured is None:
+            raise UserError(f"nothing to resume: {self.path} is not a ganforge run directory")
+        else:  # stopped before its first checkpoint: nothing was saved, so it starts over as configured
+            saved = configured
+        if asked is not None:
+            return resumed(saved, asked), checkpoint
+        return with_overrides(saved, budget or {}), checkpoint
 
     def start(self, cfg: RunConfig, data: ImageData, say: Callable[[str], None]) -> None:
         """Lay out a new run: samples/, config.json, an empty metrics.jsonl, the list of skipped files."""
@@ -93,7 +115,8 @@ class RunDirectory:
         self.lock.release()
         if self.created:  # a mistake in the input leaves no empty run directory behind
             with contextlib.suppress(OSError):  # also when --out could not be created at all
-                (self.path / ".lock").unlink(missing_ok=True)
+                for name in (LOCK, OWNER):
+                    (self.path / name).unlink(missing_ok=True)
                 self.path.rmdir()  # only if nothing else was written
 
 

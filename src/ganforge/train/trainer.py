@@ -8,26 +8,28 @@ from torch import nn
 
 from ganforge.augment import Augment
 from ganforge.checkpoint import load_weights
-from ganforge.config import TrainConfig, validate_train
+from ganforge.config import TrainConfig
 from ganforge.errors import UserError
 from ganforge.losses import LOSSES
 from ganforge.train import distributed
+from ganforge.train.adaptive import AugmentStrength
 from ganforge.train.draws import Draws
 from ganforge.train.ema import EMA
 from ganforge.train.graphs import StepGraphs, UpdateFn
 from ganforge.train.optim import make_adam, trainable
 from ganforge.train.precision import autocast, has_convolutions, resolve_precision
+from ganforge.train.schedule import Dials
 from ganforge.train.updates import Updates
 
 Stats = dict[str, torch.Tensor]
 
 
 class Trainer:
-    """Holds G, D (and G's EMA) with their optimisers and performs training steps.
+    """Holds G, D (and G's EMA) with their optimisers and performs training steps on a config that has
+    passed :func:`~ganforge.config.validate_train` (``GAN`` and ``TrainingRun`` see to it).
 
-    ``step(real)`` applies the configured scheme. Losses come back as detached tensors on the device;
-    reading them forces a host-device sync, so callers accumulate them and read them only now and then.
-    On one GPU each update runs as a replayed CUDA graph (``cfg.cuda_graphs``, see ``train/graphs.py``).
+    ``step(real)`` applies the configured scheme. Losses come back as detached device tensors (reading
+    one syncs the host, so callers read them now and then). One GPU: each update is a replayed CUDA graph.
     """
 
     def __init__(
@@ -38,35 +40,27 @@ class Trainer:
         latent_dim: int,
         device: torch.device,
     ) -> None:
-        validate_train(cfg)  # a config from the Python API passes the checks the CLI's does
         self.cfg = cfg
         self.loss = LOSSES[cfg.loss]
         self.amp_dtype = resolve_precision(cfg.precision, device)
         self.channels_last = cfg.channels_last and has_convolutions(discriminator)
-        self.G = _placed(generator, device, cfg.channels_last)
-        self.D = _placed(discriminator, device, cfg.channels_last)
-        # The DDP-wrapped networks carry the forward passes whose gradients are all-reduced; G and D stay
-        # the bare modules (state dicts without "module.", sampling without collectives on rank 0 alone).
-        g_ddp, d_ddp = (
-            distributed.wrap(self.G, device, cfg.sync_bn),
-            distributed.wrap(self.D, device, cfg.sync_bn),
-        )
+        self.G, self.D, wrapped = _placed(generator, discriminator, cfg, device)
         fused = device.type == "cuda"
         self.opt_g = make_adam(trainable(self.G), cfg.g_optim, fused)
         self.opt_d = make_adam(trainable(self.D), cfg.d_optim, fused)
         # DiffAugment on every image D sees; its random numbers come from the trainer's noise stream.
-        self.augment = Augment(cfg.augment)
+        self.augment = Augment(cfg.augment, gated=cfg.augment_p != 1.0)
+        self.strength = AugmentStrength(cfg, self.loss.relativistic, device) if self.augment.gated else None
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
-        gp_weight = cfg.gp_weight if cfg.gp_weight is not None else (10.0 if cfg.loss == "wgan-gp" else 0.0)
-        r1 = (cfg.r1_gamma, cfg.r1_every)
-        self.updates = Updates(self.G, self.D, self.loss, self.augment, gp_weight, r1, self._r1_due)
-        self.updates.g_ddp, self.updates.d_ddp = g_ddp, d_ddp
-        # DDP's gradient hooks fire in backward, outside anything a graph could replay: graphs are for
-        # one process on one GPU.
+        penalty_weights = torch.zeros(2, device=device)  # set by the dials before the first D update
+        self.updates = Updates(self.G, self.D, self.loss, self.augment, cfg, penalty_weights, self._r1_due)
+        self.updates.g_ddp, self.updates.d_ddp = wrapped
+        self.updates.augment_p = self.strength.p if self.strength else None
+        self.dials = Dials(cfg, (self.opt_g, self.opt_d), self.updates.penalty_weights, self.ema)
+        # DDP's gradient hooks fire in backward, outside any graph: graphs are for one process on one GPU.
         use_graphs = cfg.cuda_graphs and device.type == "cuda" and not distributed.active()
         self.graphs = StepGraphs([self.G, self.D]) if use_graphs else None
         self.device = device
-        # Conditional networks take a label batch as their second argument.
         self.num_classes: int | None = getattr(generator, "num_classes", None)
         self.draws = Draws(cfg, latent_dim, self.num_classes, self.augment, device)
         self.draws.seed(distributed.rank())
@@ -75,8 +69,8 @@ class Trainer:
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator to draw pictures with: the EMA copy when there is one."""
-        return self.ema.shadow if self.ema else self.G
+        """The generator that draws pictures: the EMA copy (BatchNorm measured for it) when there is one."""
+        return self.ema.sampler() if self.ema else self.G
 
     def step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
         """One step on real images in [-1, 1] (and their labels, if conditional), following ``cfg.scheme``."""
@@ -87,19 +81,23 @@ class Trainer:
         # Autocast's cast cache would let a graph capture reuse casts made during its warm-up.
         with autocast(self.device, self.amp_dtype, cache=self.graphs is None):
             if self.cfg.scheme == "simultaneous":
-                return self.simultaneous_step(real, labels)
-            stats = self.d_step(real, labels)
-            if self.d_updates % self.cfg.d_steps == 0:
-                stats |= self.g_step(real.shape[0])
+                stats = self.simultaneous_step(real, labels)
+            else:
+                stats = self.d_step(real, labels)
+                if self.d_updates % self.cfg.d_steps == 0:
+                    stats |= self.g_step(real.shape[0], real, labels)
+        if self.strength:
+            stats["augment_p"] = self.strength.p.clone()
         return stats
 
-    # ----- the updates -----------------------------------------------------------------------------
-    # Each update draws its random numbers (``Draws``), then runs a pure function of tensors (``Updates``)
-    # that returns losses, outputs and gradients: the part a CUDA graph captures. The optimiser steps after.
+    # ----- the updates: random numbers from ``Draws``, then a pure function of tensors (``Updates``: what
+    # a CUDA graph captures) returning losses, outputs and gradients; the optimisers step after. -------
 
     def d_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
         """Update D on ``real`` and as many fresh fakes (half of each with ``d_half_batch``)."""
         self.G.train(), self.D.train()
+        if self.dials.penalty_base is None:
+            self.dials.set_penalties(real.shape[-1], real.shape[0] * distributed.size())
         if self.cfg.d_half_batch:
             real = real[: max(real.shape[0] // 2, 1)]
             labels = None if labels is None else labels[: real.shape[0]]
@@ -115,21 +113,27 @@ class Trainer:
             real_in = {"real": real, "labels": labels, "real_t": real_t, "aug_real": aug_real}
             real_out = self._update("d_real" + suffix, self.updates.d_real, **real_in)
             fake_out = self._update("d_fake", self.updates.d_fake, **fakes, fake_t=fake_t)
-            d_loss = real_out["d_loss"] + fake_out["d_loss"]
-            return self._d_stats(real_out["real_out"], fake_out["fake_out"], d_loss)
+            return self._judged(
+                real_out["real_out"], fake_out["fake_out"], real_out["d_loss"] + fake_out["d_loss"]
+            )
         alpha = self.draws.alpha(real) if self.updates.gp_weight else None
         inputs = {"real": real, "labels": labels, "aug_real": aug_real, **fakes, "real_t": real_t}
         inputs |= {"fake_t": fake_t, "alpha": alpha}
         out = self._update("d" + suffix, self.updates.d_joint, **inputs)
-        return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"])
+        return self._judged(out["real_out"], out["fake_out"], out["d_loss"])
 
-    def g_step(self, n: int) -> Stats:
-        """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone."""
+    def g_step(
+        self, n: int, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None
+    ) -> Stats:
+        """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone. A relativistic
+        loss scores the fakes against ``real`` (the D step's batch, freshly augmented)."""
         self.G.train(), self.D.train()
-        labels = self.draws.labels(n)
-        z = self.draws.noise(n)
+        labels, z = self.draws.labels(n), self.draws.noise(n)
         real_t, aug = self.draws.targets(n, "real"), self.draws.aug(n)
-        out = self._update("g", self.updates.g_update, z=z, labels=labels, real_t=real_t, aug_fake=aug)
+        inputs = {"z": z, "labels": labels, "real_t": real_t, "aug_fake": aug}
+        if self.loss.relativistic:
+            inputs |= {"real": real[:n], "real_labels": real_labels, "aug_real": self.draws.aug(n)}
+        out = self._update("g", self.updates.g_update, **inputs)
         return {"g_loss": out["g_loss"]}
 
     def simultaneous_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> Stats:
@@ -142,7 +146,13 @@ class Trainer:
         inputs |= {"aug_real": self.draws.aug(n), "aug_fake": self.draws.aug(n)}
         out = self._update("simultaneous", self.updates.simultaneous, **inputs, real_t=real_t, fake_t=fake_t)
         self.d_updates += 1
-        return self._d_stats(out["real_out"], out["fake_out"], out["d_loss"]) | {"g_loss": out["g_loss"]}
+        return self._judged(out["real_out"], out["fake_out"], out["d_loss"]) | {"g_loss": out["g_loss"]}
+
+    def _judged(self, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
+        """D's statistics of an update (adaptive augmentation takes note of its outputs)."""
+        if self.strength:
+            self.strength.observe(real_out, fake_out)
+        return _d_stats(self.loss.sigmoid_outputs, real_out, fake_out, d_loss)
 
     def _update(self, name: str, fn: UpdateFn, **inputs: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Run ``fn`` (through its CUDA graph when graphs are on), then step the optimisers it has gradients
@@ -158,16 +168,8 @@ class Trainer:
         return out
 
     def _r1_due(self) -> bool:
-        """Whether this D update carries the lazy R1 penalty (every ``r1_every`` updates)."""
-        return self.cfg.r1_gamma > 0 and self.d_updates % self.cfg.r1_every == 0
-
-    def _d_stats(self, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
-        squash = torch.sigmoid if self.loss.sigmoid_outputs else (lambda x: x)
-        return {
-            "d_loss": d_loss,
-            "d_real": squash(real_out.float()).mean(),
-            "d_fake": squash(fake_out.float()).mean(),
-        }
+        """Whether this D update carries the lazy R1/R2 penalties (every ``r1_every`` updates)."""
+        return any(self.updates.penalties) and self.d_updates % self.cfg.r1_every == 0
 
     def release_distributed(self) -> None:
         """Drop the DDP wrappers (before the process group is destroyed).
@@ -179,9 +181,9 @@ class Trainer:
         self.updates.g_ddp, self.updates.d_ddp = self.G, self.D
 
     def weights_finite(self) -> bool:
-        """True when every weight and float buffer of G, D (and the EMA) is finite; one host sync."""
+        """True when every weight and float buffer of G, D (and the EMA) is finite; one host sync, agreed
+        by every process (all must recover or go on together, or the next collective hangs)."""
         finite = _all_finite([self.G, self.D] + ([self.ema.shadow] if self.ema else []))
-        # Every process must take the same branch (recover or go on), or the next collective hangs.
         return not distributed.any_rank(not finite, self.device)
 
     def state_dict(self) -> dict:
@@ -195,9 +197,10 @@ class Trainer:
             "d_updates": self.d_updates,
         }
         if self.ema:
-            state["G_ema"] = self.ema.shadow.state_dict()
-            state["ema_updates"] = self.ema.updates
-        return state
+            state |= self.ema.state_dict()
+        if self.strength:
+            state["augment_strength"] = self.strength.state_dict()
+        return state | self.dials.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned.
@@ -216,14 +219,38 @@ class Trainer:
             # whatever the number of processes that saved it.
             self.draws.seed(distributed.rank(), offset=self.d_updates)
         if self.ema:
-            load_weights(self.ema.shadow, state["G_ema"], "EMA generator")
-            # Checkpoints from before the decay ramp: the D update count is as good a count as any.
-            self.ema.updates = state.get("ema_updates", self.d_updates)
+            self.ema.load_state_dict(state, self.d_updates)
+        if self.strength and "augment_strength" in state:
+            self.strength.load_state_dict(state["augment_strength"])
+        self.dials.load_state_dict(state)
 
 
-def _placed(net: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
-    net = net.to(device)
-    return net.to(memory_format=torch.channels_last) if channels_last and has_convolutions(net) else net
+def _placed(
+    generator: nn.Module, discriminator: nn.Module, cfg: TrainConfig, device: torch.device
+) -> tuple[nn.Module, nn.Module, tuple[nn.Module, nn.Module]]:
+    """G and D on ``device`` (channels-last conv nets), and their DDP wrappers (themselves in one process).
+
+    The wrappers carry the forward passes whose gradients are all-reduced; G and D stay the bare
+    modules (state dicts without "module.", sampling without collectives on rank 0 alone).
+    """
+    nets = []
+    for net in (generator, discriminator):
+        net = net.to(device)
+        if cfg.channels_last and has_convolutions(net):
+            net = net.to(memory_format=torch.channels_last)
+        nets.append(net)
+    wrapped = tuple(distributed.wrap(net, device, cfg.sync_bn) for net in nets)
+    return nets[0], nets[1], wrapped
+
+
+def _d_stats(sigmoid: bool, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
+    """D's loss and mean outputs (as probabilities when the loss's outputs are logits)."""
+    squash = torch.sigmoid if sigmoid else (lambda x: x)
+    return {
+        "d_loss": d_loss,
+        "d_real": squash(real_out.float()).mean(),
+        "d_fake": squash(fake_out.float()).mean(),
+    }
 
 
 def _all_finite(modules: list[nn.Module]) -> bool:

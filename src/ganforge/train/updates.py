@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from ganforge.augment import Augment
+from ganforge.config import TrainConfig
+from ganforge.devices import check_training
 from ganforge.losses import GANLoss, gradient_penalty, r1_penalty
 from ganforge.train import distributed
 from ganforge.train.graphs import Outputs
@@ -26,7 +28,11 @@ class Updates:
     """The update functions over G and D (and their DDP wrappers, whose backward all-reduces).
 
     Args:
-        r1_due: whether the D update being traced carries the lazy R1 penalty (the trainer counts).
+        cfg: the penalties it asks for: WGAN-GP's (``gp_weight``, 10 by default with wgan-gp) and the
+            zero-centred R1 (real images) and R2 (fakes).
+        penalty_weights: a (2,) tensor on the device, (R1, R2) weights times 1/2 and the lazy interval:
+            the trainer updates it in place (a schedule), so a captured graph reads the new values.
+        penalty_due: whether the D update being traced carries the lazy penalties (the trainer counts).
     """
 
     def __init__(
@@ -35,17 +41,22 @@ class Updates:
         D: nn.Module,
         loss: GANLoss,
         augment: Augment,
-        gp_weight: float,
-        r1: tuple[float, int],
-        r1_due: Callable[[], bool],
+        cfg: TrainConfig,
+        penalty_weights: Tensor,
+        penalty_due: Callable[[], bool],
     ) -> None:
         self.G, self.D = G, D
         self.g_ddp, self.d_ddp = G, D  # replaced by the DDP wrappers when several processes train
         self.loss = loss
         self.augment = augment
-        self.gp_weight = gp_weight
-        self.r1_gamma, self.r1_every = r1
-        self.r1_due = r1_due
+        self.augment_p: MaybeTensor = None  # a gated augmentation's strength, updated in place
+        self.gp_weight = (
+            cfg.gp_weight if cfg.gp_weight is not None else (10.0 if cfg.loss == "wgan-gp" else 0.0)
+        )
+        self.penalties = tuple(g == "auto" or g > 0 for g in (cfg.r1_gamma, cfg.r2_gamma))
+        self.penalty_weights = penalty_weights
+        self.penalty_due = penalty_due
+        check_training(penalty_weights.device, second_order=bool(self.gp_weight) or any(self.penalties))
 
     def g(self, z: Tensor, labels: MaybeTensor, net: nn.Module | None = None) -> Tensor:
         """Fakes from noise (and labels, for conditional G)."""
@@ -57,7 +68,7 @@ class Updates:
     ) -> Tensor:
         """D's outputs on augmented ``x`` (DiffAugment applies to everything D sees)."""
         net = self.d_ddp if net is None else net
-        x = self.augment.apply(x, aug)
+        x = self.augment.apply(x, aug, self.augment_p)
         return net(x) if labels is None else net(x, labels)
 
     def simultaneous(
@@ -74,8 +85,8 @@ class Updates:
         """The TF2 tutorial's step: one forward pass, each loss differentiating its own network."""
         fake = self.g(z, fake_labels, self.g_ddp)
         real_out, fake_out = self.d(real, labels, aug_real), self.d(fake, fake_labels, aug_fake)
-        d_loss = self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
-        g_loss = self.loss.g(fake_out, real_t)
+        d_loss = self._d_loss(real_out, fake_out, real_t, fake_t)
+        g_loss = self._g_loss(real_out, fake_out, real_t)
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
         grads = {"g": self.grads(g_loss, self.G, retain=True), "d": self.grads(d_loss, self.D)}
         out = {"real_out": real_out, "fake_out": fake_out, "d_loss": d_loss, "g_loss": g_loss}
@@ -93,12 +104,15 @@ class Updates:
         aug_real: MaybeTensor,
         aug_fake: MaybeTensor,
     ) -> Outputs:
-        """D on reals and fakes in one loss (plus the gradient penalty when WGAN-GP asks)."""
+        """D on reals and fakes in one loss (plus R1/R2, or WGAN-GP's penalty, when asked)."""
         with torch.no_grad():
             fake = self.g(z, fake_labels)
-        real_out, real_loss = self._d_real_loss(real, labels, real_t, aug_real)
-        fake_out, fake_loss = self._d_fake_loss(fake, fake_labels, fake_t, aug_fake)
-        loss = real_loss + fake_loss
+        real_out, real_penalty = self._scored(real, labels, aug_real, 0)
+        fake_out, fake_penalty = self._scored(fake, fake_labels, aug_fake, 1)
+        loss = self._d_loss(real_out, fake_out, real_t, fake_t)
+        for penalty in (real_penalty, fake_penalty):
+            if penalty is not None:
+                loss = loss + penalty
         if self.gp_weight:
             # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP) and
             # are augmented like the real images, so the penalty sees what D sees.
@@ -109,21 +123,39 @@ class Updates:
 
     def d_real(self, real: Tensor, labels: MaybeTensor, real_t: Tensor, aug_real: MaybeTensor) -> Outputs:
         """D on reals alone (Keras' separate ``train_on_batch(real)``)."""
-        real_out, loss = self._d_real_loss(real, labels, real_t, aug_real)
+        real_out, penalty = self._scored(real, labels, aug_real, 0)
+        loss = self.loss.d_real(real_out, real_t)
+        loss = loss if penalty is None else loss + penalty
         return _detached({"real_out": real_out, "d_loss": loss}), {"d": self.grads(loss, self.D)}
 
     def d_fake(self, z: Tensor, fake_labels: MaybeTensor, fake_t: Tensor, aug_fake: MaybeTensor) -> Outputs:
         """D on fakes alone (Keras' separate ``train_on_batch(fake)``)."""
         with torch.no_grad():
             fake = self.g(z, fake_labels)
-        fake_out, loss = self._d_fake_loss(fake, fake_labels, fake_t, aug_fake)
+        fake_out, penalty = self._scored(fake, fake_labels, aug_fake, 1)
+        loss = self.loss.d_fake(fake_out, fake_t)
+        loss = loss if penalty is None else loss + penalty
         return _detached({"fake_out": fake_out, "d_loss": loss}), {"d": self.grads(loss, self.D)}
 
-    def g_update(self, z: Tensor, labels: MaybeTensor, real_t: Tensor, aug_fake: MaybeTensor) -> Outputs:
-        """G so that D takes its fakes for real; D's gradients are not computed."""
+    def g_update(
+        self,
+        z: Tensor,
+        labels: MaybeTensor,
+        real_t: Tensor,
+        aug_fake: MaybeTensor,
+        real: MaybeTensor = None,
+        real_labels: MaybeTensor = None,
+        aug_real: MaybeTensor = None,
+    ) -> Outputs:
+        """G so that D takes its fakes for real; D's gradients are not computed. A relativistic loss
+        also scores ``real`` images (no gradient flows through them)."""
         # The bare D keeps its DDP wrapper out of this backward.
         fake_out = self.d(self.g(z, labels, self.g_ddp), labels, aug_fake, self.D)
-        g_loss = self.loss.g(fake_out, real_t)
+        real_out = None
+        if self.loss.relativistic:
+            with torch.no_grad():
+                real_out = self.d(real, real_labels, aug_real, self.D)
+        g_loss = self._g_loss(real_out, fake_out, real_t)
         return {"g_loss": g_loss.detach()}, {"g": self.grads(g_loss, self.G)}
 
     def grads(self, loss: Tensor, net: nn.Module, retain: bool = False) -> list[MaybeTensor]:
@@ -140,23 +172,28 @@ class Updates:
         loss.backward(inputs=params, retain_graph=retain)
         return [param.grad for param in params]
 
-    def _d_real_loss(
-        self, real: Tensor, labels: MaybeTensor, real_t: Tensor, aug: MaybeTensor
-    ) -> tuple[Tensor, Tensor]:
-        lazy_r1 = self.r1_due()
-        real = real.detach().requires_grad_(lazy_r1)
-        real_out = self.d(real, labels, aug)
-        loss = self.loss.d_real(real_out, real_t)
-        if lazy_r1:
-            # Lazy regularisation: applied every r1_every steps, scaled up to keep its average weight.
-            loss = loss + self.r1_gamma / 2 * r1_penalty(real_out, real) * self.r1_every
-        return real_out, loss
+    def _scored(
+        self, x: Tensor, labels: MaybeTensor, aug: MaybeTensor, which: int
+    ) -> tuple[Tensor, MaybeTensor]:
+        """D's outputs on ``x`` (real: ``which`` 0, fake: 1) and, when due, the zero-centred gradient
+        penalty on them (R1 on reals, R2 on fakes) times its weight."""
+        due = self.penalties[which] and self.penalty_due()
+        x = x.detach().requires_grad_(due)
+        out = self.d(x, labels, aug)
+        if not due:
+            return out, None
+        # Lazy regularisation: applied every few steps with the weight scaled up to keep its average.
+        return out, self.penalty_weights[which] * r1_penalty(out, x)
 
-    def _d_fake_loss(
-        self, fake: Tensor, labels: MaybeTensor, fake_t: Tensor, aug: MaybeTensor
-    ) -> tuple[Tensor, Tensor]:
-        fake_out = self.d(fake, labels, aug)
-        return fake_out, self.loss.d_fake(fake_out, fake_t)
+    def _d_loss(self, real_out: Tensor, fake_out: Tensor, real_t: Tensor, fake_t: Tensor) -> Tensor:
+        if self.loss.relativistic:
+            return self.loss.d_pair(real_out, fake_out)
+        return self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
+
+    def _g_loss(self, real_out: MaybeTensor, fake_out: Tensor, real_t: Tensor) -> Tensor:
+        if self.loss.relativistic:
+            return self.loss.g_pair(real_out, fake_out)
+        return self.loss.g(fake_out, real_t)
 
 
 def _like(grad: MaybeTensor, param: Tensor) -> MaybeTensor:

@@ -14,10 +14,11 @@ import torch
 
 from ganforge.checkpoint import checkpoint_dir, make_checkpoint, write_checkpoint
 from ganforge.fileio import read_jsonl
+from ganforge.latent import cycled_labels
 from ganforge.metrics.evaluate import Reference, evaluate
 from ganforge.metrics.extractors import Extractor
-from ganforge.train.callbacks import Callback
-from ganforge.train.health import Report, warn_report
+from ganforge.train.callbacks.base import Callback
+from ganforge.train.callbacks.health import Report, warn_report
 from ganforge.train.plots import plot_quality
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class QualityEvaluator(Callback):
         """Evaluate now; returns the metrics."""
         images = ctx.generate(self.n, seed=0)
         classes = getattr(ctx, "num_classes", None)
-        requested = torch.arange(self.n) % classes if classes else None
+        requested = cycled_labels(self.n, classes)
         result = evaluate(images, self.reference, self.extractor, seed=0, requested=requested)
         metrics = result["metrics"]
         self.evaluated_at = ctx.state.step

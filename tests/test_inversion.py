@@ -21,7 +21,7 @@ def run(tmp_path_factory):
     cfg.train.precision = "fp32"  # the same generator on hosts with and without bf16
     cfg.train.steps, cfg.train.log_every = 120, 40
     out = tmp_path_factory.mktemp("projection") / "run"
-    TrainingRun(cfg, out, show_progress=False).fit()
+    TrainingRun(cfg, out, show_progress=False).train()
     return out
 
 

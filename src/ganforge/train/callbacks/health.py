@@ -16,7 +16,7 @@ import torch
 
 from ganforge.errors import UserError
 from ganforge.train import distributed
-from ganforge.train.callbacks import Callback
+from ganforge.train.callbacks.base import Callback
 
 if TYPE_CHECKING:
     from ganforge.train.context import TrainingContext

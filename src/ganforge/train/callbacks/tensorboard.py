@@ -18,12 +18,12 @@ import torch
 from ganforge.errors import UserError
 from ganforge.sampling import make_grid
 from ganforge.train import distributed
-from ganforge.train.callbacks import MetricsLogger
+from ganforge.train.callbacks.logging import MetricsLogger
 
 if TYPE_CHECKING:
     from ganforge.train.context import TrainingContext
 
-SCALARS = ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec")
+SCALARS = ("d_loss", "g_loss", "d_real", "d_fake", "augment_p", "images_per_sec")
 
 
 class TensorBoard(MetricsLogger):

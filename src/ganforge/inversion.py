@@ -1,4 +1,4 @@
-"""``ganforge project``: find the noise (and label) whose generated image is closest to a given image.
+"""GAN inversion (``ganforge project``): the noise (and label) whose generated image is closest to an image.
 
 Optimisation of z by Adam from several random starts at once (one batch), on a pixel loss (mean squared
 error in [-1, 1]) plus a feature loss: the dataset's own classifier features for MNIST / Fashion-MNIST
@@ -20,12 +20,14 @@ from torch import nn
 from ganforge.config import RunConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
-from ganforge.latent import seeded_noise
-from ganforge.metrics.extractors import get_extractor
+from ganforge.fileio import atomic_folder
+from ganforge.latent import cycled_labels, seeded_noise
+from ganforge.metrics.extractors import default_extractor, get_extractor
+from ganforge.sampling import make_grid, save_animation, save_png
 
 
 @dataclass
-class Projection:
+class Inversion:
     """The result: best noise (1, D), label (or None), images (uint8) and distances."""
 
     z: torch.Tensor
@@ -71,7 +73,7 @@ def load_image(path: Path, channels: int, size: int) -> torch.Tensor:
 def _features(cfg: RunConfig) -> tuple[str, nn.Module | None]:
     """The feature network for the feature loss: the dataset's classifier, EfficientNet-Lite0, or none."""
     source = cfg.data.source
-    name = f"{source}-cnn" if source in ("mnist", "fashion-mnist") else "efficientnet-lite0"
+    name = default_extractor(source)
     try:
         extractor = get_extractor(name)
     except UserError:  # EfficientNet-Lite0 without the [rgb-metrics] extra: pixels only
@@ -81,7 +83,7 @@ def _features(cfg: RunConfig) -> tuple[str, nn.Module | None]:
     return name, extractor.features  # type: ignore[return-value]
 
 
-def project(
+def invert(
     generator: nn.Module,
     cfg: RunConfig,
     target: torch.Tensor,
@@ -90,7 +92,7 @@ def project(
     feature_weight: float = 0.1,
     seed: int = 0,
     record_every: int = 10,
-) -> Projection:
+) -> Inversion:
     """Optimise the noise (and label) so that ``generator`` draws ``target`` (uint8, (1, C, H, W))."""
     if steps < 1 or starts < 1:
         raise UserError("--steps and --starts must be positive")
@@ -98,11 +100,9 @@ def project(
     feature_name, features = _features(cfg)
     goal = target.float() / 127.5 - 1
     classes = getattr(generator, "num_classes", None)
-    labels = None if classes is None else torch.arange(starts * classes) % classes
+    labels = cycled_labels(starts * classes, classes) if classes else None
     n = starts * (classes or 1)
-    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).requires_grad_(
-        True
-    )
+    z = seeded_noise(seed, n, generator.latent_dim).requires_grad_(True)
     goal_features = features(goal).detach() if features is not None else None
     optimiser = torch.optim.Adam([z], lr=0.05)
     frames: list[torch.Tensor] = []
@@ -120,18 +120,37 @@ def project(
     with torch.no_grad():
         images = generator(z) if labels is None else generator(z, labels)
         errors = (images - goal).pow(2).flatten(1).mean(1)
-        best = int(errors.argmin())
-        noise = seeded_noise(seed + 1, 64, generator.latent_dim)
-        random_labels = None if classes is None else torch.arange(64) % classes
-        samples = generator(noise) if random_labels is None else generator(noise, random_labels)
-        random_rmse = float((samples - goal).pow(2).flatten(1).mean(1).sqrt().mean())
-    return Projection(
+    best = int(errors.argmin())
+    return Inversion(
         z=z[best : best + 1].detach(),
         label=None if labels is None else int(labels[best]),
         target=target,
         reconstruction=to_uint8(images[best : best + 1]),
         frames=frames,
         pixel_rmse=float(errors[best].sqrt()),
-        random_rmse=random_rmse,
+        random_rmse=_random_rmse(generator, goal, seed + 1),
         feature=feature_name,
     )
+
+
+@torch.no_grad()
+def _random_rmse(generator: nn.Module, goal: torch.Tensor, seed: int) -> float:
+    """The pixel RMSE of 64 random samples to the goal: what a reconstruction should beat."""
+    noise = seeded_noise(seed, 64, generator.latent_dim)
+    labels = cycled_labels(64, getattr(generator, "num_classes", None))
+    samples = generator(noise) if labels is None else generator(noise, labels)
+    return float((samples - goal).pow(2).flatten(1).mean(1).sqrt().mean())
+
+
+def write_inversion(result: Inversion, target: torch.Tensor, out: Path) -> None:
+    """Write ``target.png``, ``reconstruction.png``, ``progress.gif``, ``z.npy`` (and ``label.txt``) into
+    the new folder ``out``, all or nothing."""
+    scale = max(1, 96 // target.shape[-1])
+    with atomic_folder(out) as work:
+        save_png(make_grid(target, scale=scale), work / "target.png")
+        save_png(make_grid(result.reconstruction, scale=scale), work / "reconstruction.png")
+        frames = [make_grid(torch.cat([target, frame]), nrow=2, scale=scale) for frame in result.frames]
+        save_animation(frames, work / "progress.gif", fps=8)
+        np.save(work / "z.npy", result.z.numpy())
+        if result.label is not None:
+            (work / "label.txt").write_text(f"{result.label}\n")
