@@ -204,3 +204,14 @@ def _serves_a_grid(run):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_run_of_network_objects_says_plainly_that_it_cannot_be_rebuilt(tmp_path, capsys):
+    from ganforge.cli import main
+
+    gan = GAN(TinyG(), tiny_d(), device="cpu")
+    gan.fit(_images(), steps=2, batch_size=10, callbacks=[ganforge.Checkpointer(tmp_path / "run")])
+    with pytest.raises(UserError, match="network objects passed to ganforge.GAN"):
+        GAN.from_run(tmp_path / "run")
+    assert main(["sample", str(tmp_path / "run"), "--out", str(tmp_path / "s.png")]) == 2
+    assert "cannot be rebuilt from a file" in capsys.readouterr().err

@@ -53,6 +53,21 @@ def generator_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
     return trainer.get("G_ema", trainer["G"])
 
 
+def checkpoint_config(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The run config a checkpoint carries.
+
+    Raises:
+        UserError: it carries none: its networks were handed to ``ganforge.GAN`` as objects, which
+            nothing can rebuild from a file.
+    """
+    if not checkpoint.get("config"):
+        raise UserError(
+            "this checkpoint was trained from network objects passed to ganforge.GAN(...), which cannot be "
+            "rebuilt from a file; name them in a config (model.name 'module:callable', GAN.from_config)"
+        )
+    return checkpoint["config"]
+
+
 def needs_norms(checkpoint: dict[str, Any]) -> bool:
     """Whether the EMA generator's BatchNorm statistics must be measured after loading: checkpoints
     written before ganforge did that when saving kept the live generator's."""

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganforge.checkpoint import find_checkpoint, load_checkpoint
+from ganforge.checkpoint import checkpoint_config, find_checkpoint, load_checkpoint
 from ganforge.config import OptimConfig, RunConfig, TrainConfig, validate, validate_train
 from ganforge.data.images import ImageData, as_image_data
 from ganforge.devices import resolve_device
@@ -113,12 +113,7 @@ class GAN:
         """The GAN saved in a checkpoint file: networks, EMA, optimisers and counters, ready to generate
         or to ``fit`` further."""
         state = load_checkpoint(Path(checkpoint))
-        if not state.get("config"):
-            raise UserError(
-                f"{checkpoint} was written by GAN objects built from network objects, which ganforge cannot "
-                "rebuild; train with GAN.from_config (model.name 'module:callable') to load it back"
-            )
-        gan = cls.from_config(RunConfig.from_dict(state["config"]), device)
+        gan = cls.from_config(RunConfig.from_dict(checkpoint_config(state)), device)
         gan.loop.load_state_dict(state)
         return gan
 

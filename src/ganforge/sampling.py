@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from ganforge.checkpoint import (
+    checkpoint_config,
     checkpoint_step,
     find_checkpoint,
     generator_weights,
@@ -258,7 +259,7 @@ def load_run_generator(target: Path, device: torch.device) -> tuple[torch.nn.Mod
 def generator_from_checkpoint(checkpoint: dict) -> tuple[nn.Module, RunConfig]:
     """The generator a loaded checkpoint draws with (its EMA copy when it has one), in eval mode, on the
     CPU, with the run's config."""
-    cfg = RunConfig.from_dict(checkpoint["config"])
+    cfg = RunConfig.from_dict(checkpoint_config(checkpoint))
     generator, _ = build_models(cfg.model, cfg.data)
     load_weights(generator, generator_weights(checkpoint), "generator")
     if needs_norms(checkpoint):

@@ -137,7 +137,8 @@ def test_r2_penalises_the_fakes_and_changes_the_update():
 
 
 @pytest.mark.parametrize(
-    ("channels", "size", "steps"), [(3, 16, 200), (3, 28, 200), (1, 32, 120), (3, 64, 40)]
+    ("channels", "size", "steps"),
+    [(3, 16, 200), (3, 28, 200), (1, 32, 120), (3, 64, 40), (3, 128, 20), (1, 256, 8)],
 )
 def test_losses_stay_finite_with_the_recipe(channels, size, steps):
     """The preset's loss, penalties and schedule train without NaN/Inf at each size (tiny widths)."""

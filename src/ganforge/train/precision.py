@@ -1,12 +1,15 @@
 """Numeric precision and memory layout of a training step: bf16 autocast and channels-last.
 
 ``auto`` picks bf16 autocast where the hardware multiplies bf16 natively (CUDA GPUs that support it,
-CPUs with AVX512-BF16 or AMX) and fp32 elsewhere: emulated bf16 is slower than fp32. Autocast keeps the
-weights, optimiser state and losses in fp32; only matrix products and convolutions run in bf16.
+CPUs with AVX512-BF16 or AMX) and fp32 elsewhere: emulated bf16 is slower than fp32. Apple's GPU (MPS)
+trains in fp32 under ``auto``: its autocast support has differed from CUDA's from release to release.
+Autocast keeps the weights, optimiser state and losses in fp32; only matrix products and convolutions
+run in bf16.
 """
 
 from __future__ import annotations
 
+import contextlib
 import typing
 
 import torch
@@ -42,9 +45,14 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def autocast(device: torch.device, dtype: torch.dtype | None, cache: bool = True) -> torch.autocast:
-    """Autocast to ``dtype`` on ``device``; disabled for None. ``cache=False`` re-casts weights at every
+def autocast(
+    device: torch.device, dtype: torch.dtype | None, cache: bool = True
+) -> torch.autocast | contextlib.nullcontext:
+    """Autocast to ``dtype`` on ``device``; nothing for None (so a device whose autocast this PyTorch does
+    not know, such as MPS in older releases, is never asked). ``cache=False`` re-casts weights at every
     use (needed while capturing CUDA graphs, where a cached cast would be missing from the graph)."""
+    if dtype is None:
+        return contextlib.nullcontext()
     return torch.autocast(
         device.type, dtype=dtype or torch.float32, enabled=dtype is not None, cache_enabled=cache
     )
