@@ -89,7 +89,7 @@ def main():
         zip(dt.gradient(d_loss, keras_d.trainable_variables), keras_d.trainable_variables, strict=True)
     )
 
-    adam = OptimConfig(lr=1e-4, keras_epsilon=True)
+    adam = OptimConfig(lr=1e-4, beta1=0.9, beta2=0.999, eps=1e-7, keras_epsilon=True)  # Keras Adam
     trainer = Trainer(
         g, d, TrainConfig(scheme="simultaneous", g_optim=adam, d_optim=adam), 100, torch.device("cpu")
     )
