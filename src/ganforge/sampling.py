@@ -248,12 +248,18 @@ def load_run_generator(target: Path, device: torch.device) -> tuple[torch.nn.Mod
     """
     checkpoint = load_checkpoint(find_checkpoint(target))
     generator, cfg = generator_from_checkpoint(checkpoint)
-    generator = generator.to(device)
+    return in_trained_layout(generator.to(device), cfg), cfg, checkpoint_step(checkpoint)
+
+
+def in_trained_layout(generator: nn.Module, cfg: RunConfig) -> nn.Module:
+    """``generator`` in the memory layout its run trained in.
+
+    Convolutions round differently in channels-last and contiguous layouts; drawing in the trained layout
+    gives the same pixels everywhere a run is used (``ganforge sample``, ``GAN.from_run``, an export).
+    """
     if cfg.train.channels_last and has_convolutions(generator):
-        # The layout it trained and was measured in: convolutions then round the same way (the same pixels
-        # as GAN.from_run(...).generate).
-        generator = generator.to(memory_format=torch.channels_last)
-    return generator, cfg, checkpoint_step(checkpoint)
+        return generator.to(memory_format=torch.channels_last)
+    return generator
 
 
 def generator_from_checkpoint(checkpoint: dict) -> tuple[nn.Module, RunConfig]:

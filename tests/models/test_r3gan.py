@@ -123,6 +123,7 @@ def test_auto_gamma_follows_the_ada_heuristic():
 def test_r2_penalises_the_fakes_and_changes_the_update():
     cfg = get_preset("r3gan").train
     cfg.device, cfg.batch_size = "cpu", 4
+    cfg.r1_every = 1  # the preset's lazy interval would skip the penalties on this single update
     real = torch.rand(4, 3, 16, 16) * 2 - 1
     outcomes = []
     for r1, r2 in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)):

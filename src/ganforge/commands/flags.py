@@ -197,4 +197,5 @@ def _metavar(hint: Any) -> str | None:
         return "{" + ",".join(choices) + "}"
     if choices:
         return f"{base.__name__.upper()}|{'|'.join(choices)}"
-    return None
+    # The type, not argparse's default (the dest, e.g. TRAIN__R1_EVERY), which tells a user nothing.
+    return {int: "INT", float: "FLOAT"}.get(base, "TEXT")

@@ -34,7 +34,7 @@ from ganforge.export.card import model_card
 from ganforge.fileio import atomic_folder
 from ganforge.latent import cycled_labels, seeded_noise
 from ganforge.models import build_models
-from ganforge.sampling import generate, generator_from_checkpoint, make_grid, save_png
+from ganforge.sampling import generate, generator_from_checkpoint, in_trained_layout, make_grid, save_png
 
 FORMAT = "ganforge-generator"
 FORMAT_VERSION = 1
@@ -92,7 +92,7 @@ def load_exported(folder: Path) -> nn.Module:
     cfg = RunConfig.from_dict(meta["config"])
     generator, _ = build_models(cfg.model, cfg.data)
     load_weights(generator, load_file(folder / "generator.safetensors"), "generator")
-    return generator.eval()
+    return in_trained_layout(generator.eval(), cfg)
 
 
 class _Unconditional(nn.Module):
