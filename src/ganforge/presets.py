@@ -335,7 +335,8 @@ def r3gan() -> RunConfig:
     Loss: the relativistic pairing loss softplus(D(fake) - D(real)) with zero-centred gradient penalties
     on real (R1) and generated (R2) images, both with weight gamma; the paper applies them at every step,
     here every 4th D step with 4x the weight (lazy, as StyleGAN2): on a CPU the double backward is the
-    dearest part of a step, and the lazy form did as well in the pilots (docs/fast-recipes.md).
+    dearest part of a step; in the pilots the lazy form (with the dense start) scored better than
+    every-step penalties (with the paper's start), docs/fast-recipes.md.
     Networks: normalisation-free residual G and D with inverted-bottleneck blocks and grouped 3x3
     convolutions, Fixup-style initialisation (models/r3gan.py). Adam with beta1 0; cosine schedules over
     the run's own budget for the learning rates (to a quarter), gamma (to a tenth), Adam's beta2 (0.9 up
