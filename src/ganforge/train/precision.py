@@ -53,9 +53,7 @@ def autocast(
     use (needed while capturing CUDA graphs, where a cached cast would be missing from the graph)."""
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(
-        device.type, dtype=dtype or torch.float32, enabled=dtype is not None, cache_enabled=cache
-    )
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=cache)
 
 
 def has_convolutions(module: nn.Module) -> bool:
