@@ -7,9 +7,11 @@ as they do for a user).
 
     python benchmarks/fast_recipes.py train OUT --preset sn-dcgan --data mnist --minutes 5 --every 500
     OMP_NUM_THREADS=1 python benchmarks/fast_recipes.py train OUT --preset fastgan --data twemoji ...
+    OMP_NUM_THREADS=1 python benchmarks/fast_recipes.py train OUT --minutes 128  # OUT has checkpoints: resume
     python benchmarks/fast_recipes.py score OUT --against mnist:test --n 10000
     python benchmarks/fast_recipes.py score OUT --against twemoji --n 2000        # FD-efficientnet + SWD
     python benchmarks/fast_recipes.py score OUT --against twemoji --n 2000 --at-cpu 15 30   # two points
+    python benchmarks/fast_recipes.py score OUT --against twemoji --at-cpu 30 --average 4  # mean of 4 EMAs
     python benchmarks/fast_recipes.py report OUT... [--png curves.png] [--x cpu]
     python benchmarks/fast_recipes.py panel OUT... --at-cpu 30 --png samples.png    # 64 samples of each
     python benchmarks/fast_recipes.py overhead [--steps 20 --rounds 5]
@@ -37,21 +39,38 @@ import torch
 from torch.nn import functional as F
 
 from ganforge import build_models, get_preset
+from ganforge.checkpoint import generator_weights, load_checkpoint, load_weights
 from ganforge.latent import cycled_labels
 from ganforge.metrics.evaluate import build_reference, evaluate, load_reference
 from ganforge.metrics.extractors import default_extractor, get_extractor
-from ganforge.sampling import generate, load_run_generator
+from ganforge.sampling import generate, load_run_generator, recompute_norms
 from ganforge.train.trainer import Trainer
 
 
-def train(out: Path, preset: str, data: str, minutes: float, every: int, seed: int, extra: list[str]) -> None:
-    command = [sys.executable, "-m", "ganforge", "train", data, "--preset", preset, "--minutes", str(minutes)]
-    command += ["--checkpoint-every-steps", str(every), "--keep-checkpoints", "100000", "--seed", str(seed)]
-    command += ["--out", str(out), "--quiet", *extra]
+def train(
+    out: Path, preset: str | None, data: str, minutes: float, every: int, seed: int, extra: list[str]
+) -> None:
+    """Train OUT, recording the CPU time the training process used; a run with checkpoints is resumed.
+
+    Resuming continues the run from its last checkpoint with ``minutes`` as the new budget (``ganforge
+    train --resume``): preset, data and seed are the run's own and are ignored, ``extra`` is refused.
+    """
+    ganforge = [sys.executable, "-m", "ganforge", "train"]
+    cpu_before = _resume_cpu(out) if sorted((out / "checkpoints").glob("step_*.pt")) else None
+    if cpu_before is not None:
+        if extra:
+            raise SystemExit(f"{out} is resumed with its own settings: drop {' '.join(extra)}")
+        command = [*ganforge, "--resume", str(out), "--minutes", str(minutes), "--quiet"]
+    elif preset is None:
+        raise SystemExit("a new run needs --preset")
+    else:
+        command = [*ganforge, data, "--preset", preset, "--minutes", str(minutes), "--seed", str(seed)]
+        command += ["--checkpoint-every-steps", str(every), "--keep-checkpoints", "100000"]
+        command += ["--out", str(out), "--quiet", *extra]
     start = time.monotonic()
     job = subprocess.Popen(command)
     while job.poll() is None:
-        _record_cpu(out, job.pid)
+        _record_cpu(out, job.pid, cpu_before or 0.0)
         time.sleep(10)
     if job.returncode:
         raise SystemExit(f"training failed with status {job.returncode}")
@@ -60,14 +79,38 @@ def train(out: Path, preset: str, data: str, minutes: float, every: int, seed: i
         "command": " ".join(command[1:]),
         "process_seconds": time.monotonic() - start,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,  # all cores together: 2 x wall on 2 busy cores
+        "resumed_at_cpu_seconds": cpu_before,
         "threads": os.environ.get("OMP_NUM_THREADS", "default"),
         "avx512_bf16": "avx512_bf16" in Path("/proc/cpuinfo").read_text(),
     }
-    (out / "benchmark_run.json").write_text(json.dumps(info, indent=1))
+    name = "benchmark_run.json" if cpu_before is None else f"benchmark_resume_{int(cpu_before)}.json"
+    (out / name).write_text(json.dumps(info, indent=1))
 
 
-def _record_cpu(out: Path, pid: int) -> None:
-    """Append (training clock, CPU seconds of the training process) to OUT/cpu_clock.jsonl.
+def _resume_cpu(out: Path) -> float:
+    """CPU seconds the run had used at its last checkpoint, where ``ganforge train --resume`` goes on.
+
+    The work after that checkpoint is lost and done again, so its CPU samples are dropped from
+    cpu_clock.jsonl (kept aside in cpu_clock.lost.jsonl); the resumed process counts from zero and its
+    samples are written with this offset, so CPU minutes stay comparable with an uninterrupted run.
+    """
+    clock = _clock(sorted((out / "checkpoints").glob("step_*.pt"))[-1])
+    cpu = _cpu_at(out, clock)
+    if cpu is None:
+        raise SystemExit(f"{out}/cpu_clock.jsonl does not reach its last checkpoint: its CPU clock is lost")
+    path = out / "cpu_clock.jsonl"
+    rows = path.read_text().splitlines()
+    kept = [row for row in rows if json.loads(row).get("wall_time", 0) <= clock]
+    lost = [row for row in rows if json.loads(row).get("wall_time", 0) > clock]
+    if lost:
+        with (out / "cpu_clock.lost.jsonl").open("a") as fh:
+            fh.write("".join(row + "\n" for row in lost))
+    path.write_text("".join(row + "\n" for row in kept))
+    return cpu
+
+
+def _record_cpu(out: Path, pid: int, offset: float = 0.0) -> None:
+    """Append (training clock, CPU seconds of the training process + ``offset``) to OUT/cpu_clock.jsonl.
 
     CPU time measures the work a run got when other processes share the machine; ``score`` maps each
     checkpoint's training clock onto it.
@@ -77,7 +120,7 @@ def _record_cpu(out: Path, pid: int) -> None:
         lines = (out / "metrics.jsonl").read_text().splitlines()
     except OSError:
         return
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    cpu = offset + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     last = json.loads(lines[-1]) if lines else {}
     if "wall_time" in last:
         with (out / "cpu_clock.jsonl").open("a") as fh:
@@ -101,7 +144,11 @@ def _cpu_at(out: Path, clock: float) -> float | None:
     return samples[-1][1] if clock >= samples[-1][0] else None
 
 
-def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] | None = None) -> list[dict]:
+def score(
+    out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] | None = None, average: int = 1
+) -> list[dict]:
+    """Score checkpoints of OUT; with ``average`` K > 1, each one's generator is the mean of the EMA
+    generators of the K checkpoints up to it (printed only: the run's curve keeps what it trained)."""
     found = sorted((out / "checkpoints").glob("step_*.pt"))
     if at_cpu:
         checkpoints = _nearest_cpu(out, found, at_cpu)
@@ -112,6 +159,9 @@ def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] 
     points = []
     for path in checkpoints:
         generator, _, step = load_run_generator(path, torch.device("cpu"))
+        if average > 1:
+            end = found.index(path) + 1
+            generator = _averaged(generator, found[max(end - average, 0) : end])
         clock = _clock(path)
         images = _draw(generator, n)
         if reference is None:
@@ -119,14 +169,33 @@ def score(out: Path, against: str, n: int, stride: int = 1, at_cpu: list[float] 
         metrics = evaluate(images, reference, extractor, seed=0)["metrics"]
         point = {"step": step, "clock": clock, "cpu": _cpu_at(out, clock), "n": n}
         point |= {k: v for k, v in metrics.items() if _scalar(v)}
-        points.append(point)
-        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in point.items()}))
+        points.append(point | ({"average": average} if average > 1 else {}))
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in points[-1].items()}))
+    if average > 1:
+        return points
     # Merge with earlier scoring of other checkpoints of the same run, so points can be added later.
     curve = out / f"curve_{against.replace(':', '_')}.json"
     earlier = json.loads(curve.read_text()) if curve.is_file() else []
     merged = {p["step"]: p for p in earlier} | {p["step"]: p for p in points}
     curve.write_text(json.dumps(sorted(merged.values(), key=lambda p: p["step"]), indent=1))
     return points
+
+
+def _averaged(generator: torch.nn.Module, checkpoints: list[Path]) -> torch.nn.Module:
+    """``generator`` holding the mean of the EMA weights of ``checkpoints``: a longer average, post hoc.
+
+    Its BatchNorm statistics are measured again for the mean weights, as for any EMA generator.
+    """
+    weights = [generator_weights(load_checkpoint(path)) for path in checkpoints]
+    mean = {
+        key: torch.stack([w[key].float() for w in weights]).mean(0).to(last.dtype)
+        if last.is_floating_point()
+        else last
+        for key, last in weights[-1].items()
+    }
+    load_weights(generator, mean, "generator")
+    recompute_norms(generator)
+    return generator
 
 
 def _draw(generator: torch.nn.Module, n: int) -> torch.Tensor:
@@ -283,7 +352,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     t = sub.add_parser("train")
     t.add_argument("out", type=Path)
-    t.add_argument("--preset", required=True)
+    t.add_argument("--preset", help="required for a new run; a run with checkpoints is resumed as it was")
     t.add_argument("--data", default="mnist")
     t.add_argument("--minutes", type=float, default=5)
     t.add_argument("--every", type=int, default=500, help="steps between checkpoints (curve points)")
@@ -294,6 +363,7 @@ def main() -> None:
     s.add_argument("--n", type=int, default=10000)
     s.add_argument("--stride", type=int, default=1, help="score every K-th checkpoint (and the last)")
     s.add_argument("--at-cpu", type=float, nargs="+", help="score the checkpoints nearest these CPU minutes")
+    s.add_argument("--average", type=int, default=1, help="score the mean of the last K EMA generators")
     r = sub.add_parser("report")
     r.add_argument("out", nargs="+", type=Path)
     r.add_argument("--png", type=Path)
@@ -314,7 +384,7 @@ def main() -> None:
         extra = [a for a in extra if a != "--"]
         train(args.out, args.preset, args.data, args.minutes, args.every, args.seed, extra)
     elif args.what == "score":
-        score(args.out, args.against, args.n, args.stride, args.at_cpu)
+        score(args.out, args.against, args.n, args.stride, args.at_cpu, args.average)
     elif args.what == "report":
         report(args.out, args.png, args.x)
     elif args.what == "panel":

@@ -123,7 +123,7 @@ def test_auto_gamma_follows_the_ada_heuristic():
 def test_r2_penalises_the_fakes_and_changes_the_update():
     cfg = get_preset("r3gan").train
     cfg.device, cfg.batch_size = "cpu", 4
-    cfg.r1_every = 1  # the preset's lazy interval would skip the penalties on this single update
+    assert cfg.r1_every > 1  # lazy, yet the very first D update carries the penalties
     real = torch.rand(4, 3, 16, 16) * 2 - 1
     outcomes = []
     for r1, r2 in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)):
@@ -135,6 +135,20 @@ def test_r2_penalises_the_fakes_and_changes_the_update():
         outcomes.append(torch.cat([p.detach().flatten() for p in trainer.D.parameters()]))
     assert not torch.allclose(outcomes[0], outcomes[1]) and not torch.allclose(outcomes[0], outcomes[2])
     assert not torch.allclose(outcomes[1], outcomes[2])
+
+
+def test_lazy_penalties_fall_on_the_first_update_and_every_kth_after():
+    cfg = get_preset("r3gan").train
+    cfg.device, cfg.batch_size, cfg.r1_every = "cpu", 4, 3
+    g, d = _build(3, 16)
+    trainer = Trainer(g, d, cfg, 16, torch.device("cpu"))
+    names = []
+    update = trainer._update
+    trainer._update = lambda name, fn, **inputs: names.append(name) or update(name, fn, **inputs)
+    real = torch.rand(4, 3, 16, 16) * 2 - 1
+    for _ in range(7):
+        trainer.step(real)
+    assert [n for n in names if n.startswith("d")] == ["d_r1", "d", "d", "d_r1", "d", "d", "d_r1"]
 
 
 @pytest.mark.parametrize(

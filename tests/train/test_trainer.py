@@ -105,8 +105,9 @@ def test_r1_penalty_changes_the_discriminator_update():
     r1.d_step(real)
     assert not torch.allclose(plain.D.fc.weight, r1.D.fc.weight)
     lazy = _trainer(r1_gamma=10.0, r1_every=2)
-    lazy.d_step(real)  # step 1 of 2: no penalty, so it matches the plain update
-    torch.testing.assert_close(lazy.D.fc.weight, plain.D.fc.weight)
+    lazy.d_step(real)  # update 1 of 2 carries the penalty (at twice the weight), as StyleGAN2 counts
+    assert not torch.allclose(lazy.D.fc.weight, plain.D.fc.weight)
+    assert not torch.allclose(lazy.D.fc.weight, r1.D.fc.weight)
 
 
 def test_r1_and_gradient_penalty_values():

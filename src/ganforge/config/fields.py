@@ -138,7 +138,7 @@ class TrainConfig:
         0.0, help="R1 penalty weight on real images (0 = off; auto = 0.0002 * side^2 / batch)"
     )
     r2_gamma: float | Auto = setting(0.0, help="R2: the same zero-centred penalty on generated images")
-    r1_every: int = setting(1, help="lazy R1/R2: apply every N discriminator steps, scaled by N")
+    r1_every: int = setting(1, help="lazy R1/R2: on D steps 1, N+1, 2N+1, ..., scaled by N")
     gp_weight: float | None = setting(
         None, help="gradient penalty weight (default 10 with wgan-gp, else off)"
     )

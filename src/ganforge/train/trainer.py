@@ -144,8 +144,8 @@ class Trainer:
         inputs = {"real": real, "labels": labels, "z": self.draws.noise(n), "fake_labels": fake_labels}
         real_t, fake_t = self.draws.targets(n, "real"), self.draws.targets(n, "fake")
         inputs |= {"aug_real": self.draws.aug(n), "aug_fake": self.draws.aug(n)}
+        self.d_updates += 1  # before the update, as in d_step: _r1_due reads the count of this one
         out = self._update("simultaneous", self.updates.simultaneous, **inputs, real_t=real_t, fake_t=fake_t)
-        self.d_updates += 1
         return self._judged(out["real_out"], out["fake_out"], out["d_loss"]) | {"g_loss": out["g_loss"]}
 
     def _judged(self, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
@@ -168,8 +168,9 @@ class Trainer:
         return out
 
     def _r1_due(self) -> bool:
-        """Whether this D update carries the lazy R1/R2 penalties (every ``r1_every`` updates)."""
-        return any(self.updates.penalties) and self.d_updates % self.cfg.r1_every == 0
+        """Whether this D update (the ``d_updates``-th) carries the lazy R1/R2 penalties: the 1st, then every
+        ``r1_every``-th after it, as StyleGAN2 counts, so even a run of one update is penalised."""
+        return any(self.updates.penalties) and (self.d_updates - 1) % self.cfg.r1_every == 0
 
     def release_distributed(self) -> None:
         """Drop the DDP wrappers (before the process group is destroyed).
