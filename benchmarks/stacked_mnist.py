@@ -9,12 +9,15 @@ numbers, which were all obtained with GPU budgets.
     python benchmarks/stacked_mnist.py OUT --minutes 10                      # default, r3gan, dcgan
     python benchmarks/stacked_mnist.py OUT --minutes 10 --recipes default    # only ganforge's default
     python benchmarks/stacked_mnist.py OUT --score-only                      # measure existing runs again
+    python benchmarks/stacked_mnist.py OUT --recipes default --train-flags "--pack 2"   # a variant
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shlex
 import subprocess
 import sys
 import time
@@ -32,9 +35,9 @@ RECIPES = {"default": [], "r3gan": ["--preset", "r3gan"], "dcgan": ["--preset", 
 SAMPLES = 26_000
 
 
-def train(out: Path, recipe: str, minutes: float, seed: int) -> dict:
-    """One recipe for ``minutes`` of wall clock; returns what it reached."""
-    command = [sys.executable, "-m", "ganforge", "train", "stacked-mnist", *RECIPES[recipe]]
+def train(out: Path, recipe: str, minutes: float, seed: int, flags: list[str]) -> dict:
+    """One recipe (plus ``flags``) for ``minutes`` of wall clock; returns what it reached."""
+    command = [sys.executable, "-m", "ganforge", "train", "stacked-mnist", *RECIPES[recipe], *flags]
     command += ["--minutes", str(minutes), "--seed", str(seed), "--out", str(out / recipe), "--quiet"]
     start = time.monotonic()
     subprocess.run(command, check=True)
@@ -55,7 +58,22 @@ def score(out: Path, recipe: str) -> dict:
         "modes": metrics["modes_covered"],
         "kl": metrics["mode_kl_to_uniform"],
         "fd": metrics["FD-stacked-mnist-cnn"],
+        "kl_rgb": [round(kl, 4) for kl in channel_kls(metrics["class_histogram"])],
     }
+
+
+def channel_kls(histogram: list[float]) -> list[float]:
+    """KL to uniform of each channel's digit frequencies (R, G, B), from the 1000-mode histogram
+    (mode = 100 R + 10 G + B): how much of the modes' KL the per-channel digit balance explains."""
+    total = sum(histogram)
+    kls = []
+    for channel in range(3):
+        stride = 10 ** (2 - channel)
+        freq = [0.0] * 10
+        for mode, h in enumerate(histogram):
+            freq[mode // stride % 10] += h / total
+        kls.append(sum(f * math.log(10 * f) for f in freq if f > 0))
+    return kls
 
 
 def table(rows: list[dict], minutes: float) -> str:
@@ -77,6 +95,7 @@ def main() -> None:
     parser.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated: default,r3gan,dcgan")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--score-only", action="store_true", help="measure the runs already in OUT")
+    parser.add_argument("--train-flags", default="", help="more `ganforge train` flags for every recipe")
     args = parser.parse_args()
     rows = []
     for recipe in args.recipes.split(","):
@@ -84,7 +103,7 @@ def main() -> None:
             config = json.loads((args.out / recipe / "config.json").read_text())
             row = {"recipe": recipe, "preset": config["preset"]}
         else:
-            row = train(args.out, recipe, args.minutes, args.seed)
+            row = train(args.out, recipe, args.minutes, args.seed, shlex.split(args.train_flags))
         row |= score(args.out, recipe)
         print(json.dumps(row), flush=True)
         rows.append(row)

@@ -76,6 +76,7 @@ class ModelConfig:
     width: int = setting(32, help="base channel count of the convolutional families")
     spectral_norm: bool = setting(False, help="spectral normalisation on every discriminator layer")
     conditional: bool = setting(False, help="class-conditional G and D (labelled data)")
+    pack: int = setting(1, help="PacGAN: D judges packs of N images at once (2 counters mode collapse)")
     num_classes: int = setting(
         0, help="classes of a conditional run", flag=None, why="set from the data's classes at the start"
     )

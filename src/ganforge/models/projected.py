@@ -146,7 +146,9 @@ class ProjectedDiscriminator(nn.Module):
 
 
 @register_model(
-    "fastgan-projected", conditional="its D judges images through an RGB network, which takes no label planes"
+    "fastgan-projected",
+    conditional="its D judges images through an RGB network, which takes no label planes",
+    unpackable="its D judges images through an RGB network, which takes one image at a time",
 )
 def _light_projected(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
     if data.channels not in (1, 3):

@@ -19,6 +19,7 @@ from torch import nn
 from ganforge.config import DataConfig, ModelConfig
 from ganforge.errors import UserError
 from ganforge.models.conditional import ConditionalDiscriminator, ConditionalGenerator
+from ganforge.models.packed import PackedDiscriminator
 from ganforge.models.spectral import spectral_norm
 
 Builder = Callable[[ModelConfig, DataConfig], tuple[nn.Module, nn.Module]]
@@ -32,24 +33,29 @@ class Family:
         build: the builder.
         conditional: "native" (the builder reads model.conditional / num_classes itself), "wrap" (the
             generic one-hot concatenation wrappers condition it), or a sentence saying why it cannot be.
+        unpackable: why its discriminator cannot judge packs of images (``--pack``); "" if it can.
     """
 
     build: Builder
     conditional: str = "wrap"
+    unpackable: str = ""
 
 
 MODELS: dict[str, Family] = {}
 
 
-def register_model(name: str, *, conditional: str = "wrap") -> Callable[[Builder], Builder]:
+def register_model(
+    name: str, *, conditional: str = "wrap", unpackable: str = ""
+) -> Callable[[Builder], Builder]:
     """Decorator: make a builder available under ``name`` (config ``model.name``, flag ``--model``).
 
     Args:
         conditional: "native", "wrap", or the reason the family cannot take labels.
+        unpackable: the reason its discriminator cannot take ``pack`` times the channels ("" if it can).
     """
 
     def wrap(builder: Builder) -> Builder:
-        MODELS[name] = Family(builder, conditional)
+        MODELS[name] = Family(builder, conditional, unpackable)
         return builder
 
     return wrap
@@ -71,6 +77,8 @@ def build_models(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Mo
         raise UserError("conditional training needs labelled data with at least 2 classes")
     if model.conditional and family.conditional not in ("native", "wrap"):
         raise UserError(f"model {model.name} cannot be class-conditional: {family.conditional}")
+    if model.pack > 1:
+        return _packed(family, model, data)
     if model.conditional and family.conditional == "wrap":
         generator, discriminator = _wrapped(family.build, model, data)
     else:
@@ -120,6 +128,19 @@ def _wrapped(build: Builder, model: ModelConfig, data: DataConfig) -> tuple[nn.M
     generator, _ = build(wide_z, data)
     _, discriminator = build(model, dataclasses.replace(data, channels=data.channels + k))
     return ConditionalGenerator(generator, model.latent_dim, k), ConditionalDiscriminator(discriminator, k)
+
+
+def _packed(family: Family, model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    """G as the family builds it; D built for ``pack`` times the channels, judging packs (PacGAN)."""
+    if model.conditional:
+        raise UserError("--pack needs an unconditional run: a pack of images has no single label")
+    if family.unpackable:
+        raise UserError(f"model {model.name} cannot judge packs of images (--pack): {family.unpackable}")
+    generator, _ = family.build(model, data)
+    _, base = family.build(model, dataclasses.replace(data, channels=data.channels * model.pack))
+    if model.spectral_norm:
+        apply_spectral_norm(base)
+    return generator, PackedDiscriminator(base, model.pack)
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:

@@ -16,6 +16,7 @@ from ganforge.augment import Augment
 from ganforge.config import TrainConfig
 from ganforge.devices import check_training
 from ganforge.losses import GANLoss, gradient_penalty, r1_penalty
+from ganforge.models.packed import pack_outputs
 from ganforge.train import distributed
 from ganforge.train.graphs import Outputs
 from ganforge.train.optim import trainable
@@ -56,6 +57,7 @@ class Updates:
         self.penalties = tuple(g == "auto" or g > 0 for g in (cfg.r1_gamma, cfg.r2_gamma))
         self.penalty_weights = penalty_weights
         self.penalty_due = penalty_due
+        self.pack: int = getattr(D, "pack", 1)  # PacGAN: the penalties differentiate one output per pack
         check_training(penalty_weights.device, second_order=bool(self.gp_weight) or any(self.penalties))
 
     def g(self, z: Tensor, labels: MaybeTensor, net: nn.Module | None = None) -> Tensor:
@@ -116,7 +118,9 @@ class Updates:
         if self.gp_weight:
             # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP) and
             # are augmented like the real images, so the penalty sees what D sees.
-            penalty = gradient_penalty(lambda x: self.d(x, labels, aug_real), real, fake, alpha)
+            penalty = gradient_penalty(
+                lambda x: pack_outputs(self.d(x, labels, aug_real), self.pack), real, fake, alpha
+            )
             loss = loss + self.gp_weight * penalty
         out = {"real_out": real_out, "fake_out": fake_out, "d_loss": loss}
         return _detached(out), {"d": self.grads(loss, self.D)}
@@ -183,7 +187,7 @@ class Updates:
         if not due:
             return out, None
         # Lazy regularisation: applied every few steps with the weight scaled up to keep its average.
-        return out, self.penalty_weights[which] * r1_penalty(out, x)
+        return out, self.penalty_weights[which] * r1_penalty(pack_outputs(out, self.pack), x)
 
     def _d_loss(self, real_out: Tensor, fake_out: Tensor, real_t: Tensor, fake_t: Tensor) -> Tensor:
         if self.loss.relativistic:
