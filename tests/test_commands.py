@@ -96,7 +96,7 @@ def test_preset_help_shows_that_presets_values_as_defaults(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "defaults shown: preset sn-dcgan (the default for mnist)" in text
-    assert "images per batch (all processes together) (default: 64)" in text
+    assert "images per batch (all processes together) (default: 32)" in text
 
 
 def test_overrides_suggest_the_setting_meant_and_reset_the_budget():
