@@ -99,9 +99,9 @@ def _resume_cpu(out: Path) -> float:
     if cpu is None:
         raise SystemExit(f"{out}/cpu_clock.jsonl does not reach its last checkpoint: its CPU clock is lost")
     path = out / "cpu_clock.jsonl"
-    rows = path.read_text().splitlines()
-    kept = [row for row in rows if json.loads(row).get("wall_time", 0) <= clock]
-    lost = [row for row in rows if json.loads(row).get("wall_time", 0) > clock]
+    kept, lost = [], []
+    for row in path.read_text().splitlines():
+        (kept if json.loads(row).get("wall_time", 0) <= clock else lost).append(row)
     if lost:
         with (out / "cpu_clock.lost.jsonl").open("a") as fh:
             fh.write("".join(row + "\n" for row in lost))
