@@ -8,7 +8,14 @@ from ganforge.checkpoint import list_checkpoints, load_checkpoint
 from ganforge.cli import main
 from ganforge.config import DataConfig
 from ganforge.data import load_data
-from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS, default_preset, get_preset
+from ganforge.presets import (
+    COLOUR_DEFAULT,
+    GRAY_DEFAULT,
+    PRESETS,
+    SMALL_COLOUR_DEFAULT,
+    default_preset,
+    get_preset,
+)
 from ganforge.train.run import TrainingRun
 from tests.conftest import write_images
 
@@ -61,7 +68,12 @@ def test_twemoji_is_an_offline_colour_dataset():
 
 @pytest.mark.parametrize(
     ("source", "preset", "channels"),
-    [("mnist", GRAY_DEFAULT, 1), ("fashion-mnist", GRAY_DEFAULT, 1), ("twemoji", COLOUR_DEFAULT, 3)],
+    [
+        ("mnist", GRAY_DEFAULT, 1),
+        ("fashion-mnist", GRAY_DEFAULT, 1),
+        ("stacked-mnist", SMALL_COLOUR_DEFAULT, 3),
+        ("twemoji", COLOUR_DEFAULT, 3),
+    ],
 )
 def test_default_preset_per_builtin_dataset(source, preset, channels):
     cfg = default_preset(source)
@@ -83,6 +95,25 @@ def test_default_preset_for_folders_follows_their_colour_and_the_size_asked(tmp_
     )
     forced = default_preset(str(tmp_path / "rgb"), channels=1, image_size=32)
     assert (forced.preset, forced.data.channels, forced.data.image_size) == (GRAY_DEFAULT, 1, 32)
+    small_rgb = default_preset(str(tmp_path / "rgb"), image_size=24)
+    assert (small_rgb.preset, small_rgb.data.channels, small_rgb.data.image_size) == (
+        SMALL_COLOUR_DEFAULT,
+        3,
+        24,
+    )
+    small_grey = default_preset(str(tmp_path / "grey"), image_size=16)
+    assert (small_grey.preset, small_grey.data.channels) == (GRAY_DEFAULT, 1)
+
+
+def test_the_small_colour_default_is_sn_dcgan_with_a_slower_generator():
+    """docs/fast-recipes.md measured one change against sn-dcgan: G's Adam rate 8e-4 -> 4e-4."""
+    rgb, grey = get_preset(SMALL_COLOUR_DEFAULT).to_dict(), get_preset(GRAY_DEFAULT).to_dict()
+    assert (rgb["train"]["g_optim"]["lr"], grey["train"]["g_optim"]["lr"]) == (4e-4, 8e-4)
+    assert rgb["data"] == {**grey["data"], "source": "stacked-mnist", "channels": 3}
+    rgb["train"]["g_optim"]["lr"] = grey["train"]["g_optim"]["lr"]
+    assert {k: v for k, v in rgb.items() if k not in ("preset", "data")} == {
+        k: v for k, v in grey.items() if k not in ("preset", "data")
+    }
 
 
 def test_default_preset_for_a_store_uses_its_prepared_shape(tmp_path):

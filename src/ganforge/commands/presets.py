@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ganforge.commands.common import add_command
-from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, PRESETS
+from ganforge.presets import DEFAULTS_HELP, PRESETS
 
 NAME = "presets"
 EXAMPLES = ["ganforge presets", "ganforge train mnist --preset tf-dcgan-mnist --help   (a preset's values)"]
@@ -21,8 +21,5 @@ def run(_args: argparse.Namespace) -> int:
     width = max(len(name) for name in PRESETS)
     for name, preset in PRESETS.items():
         print(f"{name:<{width}}  {preset.description}")
-    print(
-        f"\nwithout --preset: {GRAY_DEFAULT} for mnist, fashion-mnist, grayscale images up to 64 px and any "
-        f"image under 32 px (stacked-mnist); {COLOUR_DEFAULT} for twemoji and colour (or larger) folders"
-    )
+    print(f"\nwithout --preset: {DEFAULTS_HELP}")
     return 0

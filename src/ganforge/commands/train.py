@@ -19,7 +19,7 @@ from ganforge.config import BUDGET, RunConfig, validate, with_overrides
 from ganforge.data import BUILTIN, natural_shape
 from ganforge.errors import UserError
 from ganforge.platforms import interrupted_by
-from ganforge.presets import COLOUR_DEFAULT, GRAY_DEFAULT, default_preset, get_preset
+from ganforge.presets import DEFAULTS_HELP, default_preset, get_preset
 from ganforge.train import distributed
 from ganforge.train.run import TrainingRun, default_run_dir
 
@@ -60,8 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--preset",
-        help=f"named configuration (default: {GRAY_DEFAULT} for grayscale up to 64 px and anything "
-        f"under 32 px, {COLOUR_DEFAULT} for colour); see 'ganforge presets'",
+        help=f"named configuration (default: {DEFAULTS_HELP}); see 'ganforge presets'",
     )
     p.add_argument("--config", type=Path, help="a config.json to start from (flags override it)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<preset>-<time>)")
