@@ -294,10 +294,9 @@ def sn_dcgan_rgb() -> RunConfig:
     :func:`sn_dcgan` with the generator's Adam rate halved to 4e-4 (D stays at 2e-4). On Stacked MNIST
     after 10 minutes (three digits per image, 1000 modes) it lowered the mode KL on seed 0, where it was
     chosen (0.079 against 0.123; G at 2e-4 gave 0.107), and met the target of 1000 modes and KL <= 0.1 on
-    the seeds it was not chosen on (KL 0.069 / 0.061 / 0.077 / 0.080 on seeds 1-4, against 0.063 / 0.091
-    / 0.089 / 0.098).
-    On grayscale digits the halved rate is slower (FD-mnist-cnn 26.0 against 13.4 at 5 minutes), so
-    :func:`sn_dcgan` keeps 8e-4. docs/fast-recipes.md has the runs.
+    the seeds it was not chosen on (KL 0.069, 0.061, 0.077, 0.080 on seeds 1-4, against 0.063, 0.091,
+    0.089, 0.098). On grayscale digits the halved rate is slower (FD-mnist-cnn 26.0 against 13.4 at 5
+    minutes), so :func:`sn_dcgan` keeps 8e-4. docs/fast-recipes.md has the runs.
     """
     cfg = sn_dcgan()
     cfg.data = DataConfig(source="stacked-mnist", channels=3, image_size=28)
