@@ -104,6 +104,8 @@ def _check_scheme(t: TrainConfig) -> None:
             "the simultaneous scheme updates D and G once per batch from one forward pass; "
             "d_steps, d_separate_batches and d_half_batch need --scheme alternating"
         )
+    if t.d_separate_batches and t.d_joint_batch:
+        raise UserError("d_separate_batches (two D updates) and d_joint_batch (one batch of both) contradict")
     if t.d_separate_batches and (t.gp_weight or t.loss == "wgan-gp"):
         raise UserError("the gradient penalty mixes real and fake images; it needs d_separate_batches off")
     if LOSSES[t.loss].relativistic and (t.d_separate_batches or t.d_half_batch):

@@ -135,6 +135,9 @@ class TrainConfig:
     d_steps: int = setting(1, help="discriminator updates (each on its own batch) per generator update")
     d_separate_batches: bool = setting(False, help="D updates on a real batch, then on a fake one (Keras)")
     d_half_batch: bool = setting(False, help="D sees half a batch of real and half of fake (Keras-GAN)")
+    d_joint_batch: bool = setting(
+        False, help="D judges reals and fakes as one batch, so its BatchNorm normalises them alike"
+    )
     r1_gamma: float | Auto = setting(
         0.0, help="R1 penalty weight on real images (0 = off; auto = 0.0002 * side^2 / batch)"
     )

@@ -126,12 +126,13 @@ class Trainer:
         self, n: int, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None
     ) -> Stats:
         """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone. A relativistic
-        loss scores the fakes against ``real`` (the D step's batch, freshly augmented)."""
+        loss, or a D that judges both in one batch, scores the fakes beside ``real`` (the D step's batch,
+        freshly augmented)."""
         self.G.train(), self.D.train()
         labels, z = self.draws.labels(n), self.draws.noise(n)
         real_t, aug = self.draws.targets(n, "real"), self.draws.aug(n)
         inputs = {"z": z, "labels": labels, "real_t": real_t, "aug_fake": aug}
-        if self.loss.relativistic:
+        if self.loss.relativistic or self.cfg.d_joint_batch:
             inputs |= {"real": real[:n], "real_labels": real_labels, "aug_real": self.draws.aug(n)}
         out = self._update("g", self.updates.g_update, **inputs)
         return {"g_loss": out["g_loss"]}

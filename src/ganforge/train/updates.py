@@ -57,6 +57,7 @@ class Updates:
         self.penalties = tuple(g == "auto" or g > 0 for g in (cfg.r1_gamma, cfg.r2_gamma))
         self.penalty_weights = penalty_weights
         self.penalty_due = penalty_due
+        self.joint = cfg.d_joint_batch
         self.pack: int = getattr(D, "pack", 1)  # PacGAN: the penalties differentiate one output per pack
         check_training(penalty_weights.device, second_order=bool(self.gp_weight) or any(self.penalties))
 
@@ -73,6 +74,31 @@ class Updates:
         x = self.augment.apply(x, aug, self.augment_p)
         return net(x) if labels is None else net(x, labels)
 
+    def d_both(
+        self,
+        real: Tensor,
+        labels: MaybeTensor,
+        fake: Tensor,
+        fake_labels: MaybeTensor,
+        aug_real: MaybeTensor,
+        aug_fake: MaybeTensor,
+        net: nn.Module | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """D's outputs on ``real`` and on ``fake``: two forward passes, or one batch of both with
+        ``d_joint_batch``.
+
+        Why one batch: in two passes a BatchNorm layer in D normalises the fakes by the fakes' own
+        statistics, so a shift of their features' means (too dark, too red) never reaches D's output,
+        nor G's gradient. In one batch both are normalised alike and the shift shows.
+        """
+        if not self.joint:
+            return self.d(real, labels, aug_real, net), self.d(fake, fake_labels, aug_fake, net)
+        n, m = real.shape[0], fake.shape[0]
+        aug = None if aug_real is None or aug_fake is None else torch.cat([aug_real[:n], aug_fake[:m]])
+        both_labels = None if labels is None or fake_labels is None else torch.cat([labels, fake_labels])
+        out = self.d(torch.cat([real, fake]), both_labels, aug, net)
+        return out[:n], out[n:]
+
     def simultaneous(
         self,
         real: Tensor,
@@ -86,7 +112,7 @@ class Updates:
     ) -> Outputs:
         """The TF2 tutorial's step: one forward pass, each loss differentiating its own network."""
         fake = self.g(z, fake_labels, self.g_ddp)
-        real_out, fake_out = self.d(real, labels, aug_real), self.d(fake, fake_labels, aug_fake)
+        real_out, fake_out = self.d_both(real, labels, fake, fake_labels, aug_real, aug_fake)
         d_loss = self._d_loss(real_out, fake_out, real_t, fake_t)
         g_loss = self._g_loss(real_out, fake_out, real_t)
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
@@ -109,12 +135,13 @@ class Updates:
         """D on reals and fakes in one loss (plus R1/R2, or WGAN-GP's penalty, when asked)."""
         with torch.no_grad():
             fake = self.g(z, fake_labels)
-        real_out, real_penalty = self._scored(real, labels, aug_real, 0)
-        fake_out, fake_penalty = self._scored(fake, fake_labels, aug_fake, 1)
+        due = [self.penalties[which] and self.penalty_due() for which in (0, 1)]
+        real, fake = real.detach().requires_grad_(due[0]), fake.detach().requires_grad_(due[1])
+        real_out, fake_out = self.d_both(real, labels, fake, fake_labels, aug_real, aug_fake)
         loss = self._d_loss(real_out, fake_out, real_t, fake_t)
-        for penalty in (real_penalty, fake_penalty):
-            if penalty is not None:
-                loss = loss + penalty
+        for which, (out, x) in enumerate(((real_out, real), (fake_out, fake))):
+            if due[which]:
+                loss = loss + self._penalty(which, out, x)
         if self.gp_weight:
             # Interpolates keep the real images' labels (the usual choice for conditional WGAN-GP) and
             # are augmented like the real images, so the penalty sees what D sees.
@@ -154,11 +181,16 @@ class Updates:
         """G so that D takes its fakes for real; D's gradients are not computed. A relativistic loss
         also scores ``real`` images (no gradient flows through them)."""
         # The bare D keeps its DDP wrapper out of this backward.
-        fake_out = self.d(self.g(z, labels, self.g_ddp), labels, aug_fake, self.D)
+        fake = self.g(z, labels, self.g_ddp)
         real_out = None
-        if self.loss.relativistic:
-            with torch.no_grad():
-                real_out = self.d(real, real_labels, aug_real, self.D)
+        if self.joint:
+            # G is judged beside the reals, as D was trained: its BatchNorm shows G the fakes' shift.
+            real_out, fake_out = self.d_both(real, real_labels, fake, labels, aug_real, aug_fake, self.D)
+        else:
+            fake_out = self.d(fake, labels, aug_fake, self.D)
+            if self.loss.relativistic:
+                with torch.no_grad():
+                    real_out = self.d(real, real_labels, aug_real, self.D)
         g_loss = self._g_loss(real_out, fake_out, real_t)
         return {"g_loss": g_loss.detach()}, {"g": self.grads(g_loss, self.G)}
 
@@ -184,10 +216,12 @@ class Updates:
         due = self.penalties[which] and self.penalty_due()
         x = x.detach().requires_grad_(due)
         out = self.d(x, labels, aug)
-        if not due:
-            return out, None
+        return out, self._penalty(which, out, x) if due else None
+
+    def _penalty(self, which: int, out: Tensor, x: Tensor) -> Tensor:
+        """The zero-centred gradient penalty of D's outputs ``out`` on ``x`` (R1: 0, R2: 1), weighted."""
         # Lazy regularisation: applied every few steps with the weight scaled up to keep its average.
-        return out, self.penalty_weights[which] * r1_penalty(pack_outputs(out, self.pack), x)
+        return self.penalty_weights[which] * r1_penalty(pack_outputs(out, self.pack), x)
 
     def _d_loss(self, real_out: Tensor, fake_out: Tensor, real_t: Tensor, fake_t: Tensor) -> Tensor:
         if self.loss.relativistic:
