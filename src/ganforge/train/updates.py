@@ -179,7 +179,8 @@ class Updates:
         aug_real: MaybeTensor = None,
     ) -> Outputs:
         """G so that D takes its fakes for real; D's gradients are not computed. A relativistic loss
-        also scores ``real`` images (no gradient flows through them)."""
+        also scores ``real`` images (no gradient flows through them, except, with ``d_joint_batch``,
+        through the batch statistics they share with the fakes)."""
         # The bare D keeps its DDP wrapper out of this backward.
         fake = self.g(z, labels, self.g_ddp)
         real_out = None
