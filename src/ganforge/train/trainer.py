@@ -126,8 +126,7 @@ class Trainer:
         self, n: int, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None
     ) -> Stats:
         """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone. A relativistic
-        loss, or a D that judges both in one batch, scores the fakes beside ``real`` (the D step's batch,
-        freshly augmented)."""
+        loss or a joint batch scores the fakes beside ``real`` (the D step's batch, freshly augmented)."""
         self.G.train(), self.D.train()
         labels, z = self.draws.labels(n), self.draws.noise(n)
         real_t, aug = self.draws.targets(n, "real"), self.draws.aug(n)

@@ -84,20 +84,11 @@ class Updates:
         aug_fake: MaybeTensor,
         net: nn.Module | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """D's outputs on ``real`` and on ``fake``: two forward passes, or one batch of both with
-        ``d_joint_batch``.
-
-        Why one batch: in two passes a BatchNorm layer in D normalises the fakes by the fakes' own
-        statistics, so a shift of their features' means (too dark, too red) never reaches D's output,
-        nor G's gradient. In one batch both are normalised alike and the shift shows.
-        """
+        """D's outputs on ``real`` and on ``fake``: two forward passes, or one batch (:func:`_one_batch`)."""
         if not self.joint:
             return self.d(real, labels, aug_real, net), self.d(fake, fake_labels, aug_fake, net)
-        n, m = real.shape[0], fake.shape[0]
-        aug = None if aug_real is None or aug_fake is None else torch.cat([aug_real[:n], aug_fake[:m]])
-        both_labels = None if labels is None or fake_labels is None else torch.cat([labels, fake_labels])
-        out = self.d(torch.cat([real, fake]), both_labels, aug, net)
-        return out[:n], out[n:]
+        out = self.d(*_one_batch(real, fake, labels, fake_labels, aug_real, aug_fake), net)
+        return out[: real.shape[0]], out[real.shape[0] :]
 
     def simultaneous(
         self,
@@ -178,9 +169,8 @@ class Updates:
         real_labels: MaybeTensor = None,
         aug_real: MaybeTensor = None,
     ) -> Outputs:
-        """G so that D takes its fakes for real; D's gradients are not computed. A relativistic loss
-        also scores ``real`` images (no gradient flows through them, except, with ``d_joint_batch``,
-        through the batch statistics they share with the fakes)."""
+        """G so that D takes its fakes for real; D's gradients are not computed. A relativistic loss also
+        scores ``real`` images (no gradient flows through them but their batch statistics, if shared)."""
         # The bare D keeps its DDP wrapper out of this backward.
         fake = self.g(z, labels, self.g_ddp)
         real_out = None
@@ -243,3 +233,23 @@ def _like(grad: MaybeTensor, param: Tensor) -> MaybeTensor:
 
 def _detached(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
     return {k: v.detach() for k, v in tensors.items()}
+
+
+def _one_batch(
+    real: Tensor,
+    fake: Tensor,
+    labels: MaybeTensor,
+    fake_labels: MaybeTensor,
+    aug_real: MaybeTensor,
+    aug_fake: MaybeTensor,
+) -> tuple[Tensor, MaybeTensor, MaybeTensor]:
+    """Reals and fakes as one batch for D (``d_joint_batch``), with their labels and augmentation numbers.
+
+    Why one batch: in two passes a BatchNorm layer in D normalises the fakes by the fakes' own statistics,
+    so a shift of their features' means (too dark, too red) never reaches D's output, nor G's gradient.
+    In one batch both are normalised alike and the shift shows.
+    """
+    n, m = real.shape[0], fake.shape[0]
+    aug = None if aug_real is None or aug_fake is None else torch.cat([aug_real[:n], aug_fake[:m]])
+    both_labels = None if labels is None or fake_labels is None else torch.cat([labels, fake_labels])
+    return torch.cat([real, fake]), both_labels, aug
