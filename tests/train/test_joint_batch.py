@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganforge.config import TrainConfig, validate_train
+from ganforge.config import RunConfig, TrainConfig, validate, validate_train
 from ganforge.errors import UserError
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
 from ganforge.train.trainer import Trainer
@@ -95,3 +95,13 @@ def test_one_batch_lets_a_batchnorm_discriminator_see_a_shift_of_the_fakes(joint
 def test_one_batch_and_separate_batches_contradict():
     with pytest.raises(UserError, match="contradict"):
         validate_train(TrainConfig(d_separate_batches=True, d_joint_batch=True))
+
+
+def test_one_batch_refuses_a_packed_discriminator():
+    # A pack of consecutive images could straddle the reals and the fakes.
+    cfg = RunConfig(train=TrainConfig(d_joint_batch=True, steps=1))
+    cfg.model.pack = 2
+    with pytest.raises(UserError, match="packed D"):
+        validate(cfg)
+    cfg.model.pack = 1
+    validate(cfg)

@@ -34,6 +34,9 @@ def validate(cfg: RunConfig, require_budget: bool = True) -> RunConfig:
     _literals(cfg)
     validate_train(cfg.train)
     _positive(cfg, ("data.image_size", "data.limit", "model.latent_dim", "model.width", "model.pack"), "")
+    if cfg.train.d_joint_batch and cfg.model.pack > 1:
+        # Packs are consecutive images: in one batch of both, a pack could hold a real and a fake.
+        raise UserError("d_joint_batch cannot be combined with a packed D (model.pack > 1): use one")
     if cfg.data.channels not in (1, 3):
         raise UserError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {cfg.data.channels}")
     if require_budget and all(get_path(cfg, name) is None for name in BUDGET):
