@@ -193,13 +193,13 @@ def test_resume_before_the_first_checkpoint_starts_over(tiny_cfg, tmp_path):
     assert state.step == 8
 
 
-@pytest.mark.parametrize("preset", ["sn-dcgan", "fastgan", "projected-gan"])
+@pytest.mark.parametrize("preset", ["sn-dcgan", "fastgan", "projected-gan", "fastgan-dual"])
 def test_fast_presets_resume_exactly(preset, tmp_path):
     """2N steps straight == N steps, resume, N steps: with DiffAugment's random numbers, EMA and SN."""
     from ganforge.presets import get_preset
     from tests.conftest import write_images
 
-    if preset == "projected-gan":
+    if preset in ("projected-gan", "fastgan-dual"):
         pytest.importorskip("efficientnet_lite_pytorch", reason="the [rgb-metrics] extra is not installed")
     cfg = get_preset(preset)
     if cfg.data.source == "twemoji":

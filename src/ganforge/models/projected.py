@@ -21,6 +21,9 @@ The paper resizes every image to 224 px first; on a CPU that costs 12x the featu
 ``requires_grad=False`` (the trainer's optimiser leaves them out) and ``train()`` keeps the feature
 network's BatchNorm in inference mode, so its running statistics are never updated. The output is
 every head's logits side by side, (N, K): the losses average over them, as the paper's do.
+
+Two families use it: ``fastgan-projected`` (the light G against this D alone) and ``fastgan-dual``
+(the light G against this D and ``fastgan``'s pixel D together, :class:`DualDiscriminator`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from torch.nn import functional as F
 
 from ganforge.config import DataConfig, ModelConfig
 from ganforge.errors import UserError
-from ganforge.models.lightgan import LightGenerator
+from ganforge.models.lightgan import LightDiscriminator, LightGenerator
 from ganforge.models.registry import register_model
 from ganforge.models.spectral import spectral_norm
 from ganforge.pretrained import load_efficientnet_lite0
@@ -155,3 +158,42 @@ def _light_projected(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, n
         raise UserError("model fastgan-projected judges images through an RGB network: it is not conditional")
     g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
     return g, ProjectedDiscriminator(data.channels, data.image_size, width=64)
+
+
+class DualDiscriminator(nn.Module):
+    """A pixel D and a projected D judging the same images, each with half the weight of the loss.
+
+    The projected D learns fast from ImageNet features but alone lets colours and layouts drift (its
+    runs' SWD was worse than ``dcgan``'s, docs/fast-recipes.md); the pixel D (``fastgan``'s) sees the
+    pixels themselves. Ensembling a pretrained-feature D with the usual one is Kumari et al.'s
+    "Ensembling Off-the-shelf Models for GAN Training" (CVPR 2022). The losses average over output
+    columns, so the pixel D's single logit is repeated as many times as the projected D has logits:
+    for every loss that is a mean over logits this is exactly half of each D's own loss. A gradient
+    penalty (R1/R2, off in ``fastgan-dual``) differentiates the sum of all 2K columns, so there the
+    pixel D counts K times.
+
+    Output: (N, 2K) — the pixel logit K times, then the projected D's K logits.
+    """
+
+    def __init__(self, pixel: nn.Module, projected: ProjectedDiscriminator) -> None:
+        super().__init__()
+        self.pixel = pixel
+        self.projected = projected
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feature_logits = self.projected(x)  # (N, K)
+        pixel_logit = self.pixel(x)  # (N, 1)
+        return torch.cat([pixel_logit.expand(-1, feature_logits.shape[1]), feature_logits], dim=1)
+
+
+@register_model(
+    "fastgan-dual",
+    conditional="its projected D judges images through an RGB network, which takes no label planes",
+    unpackable="its projected D judges images through an RGB network, which takes one image at a time",
+)
+def _light_dual(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    if data.channels not in (1, 3):
+        raise UserError("model fastgan-dual judges images through an RGB network: give it 1 or 3 channels")
+    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+    pixel = LightDiscriminator(data.channels, data.image_size, model.width)
+    return g, DualDiscriminator(pixel, ProjectedDiscriminator(data.channels, data.image_size, width=64))
