@@ -148,15 +148,23 @@ class ProjectedDiscriminator(nn.Module):
         return torch.cat([head(f) for head, f in zip(self.heads, feats, strict=True)], dim=1)
 
 
-@register_model(
-    "fastgan-projected",
-    conditional="its D judges images through an RGB network, which takes no label planes",
-    unpackable="its D judges images through an RGB network, which takes one image at a time",
-)
-def _light_projected(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+# Why the families with a projected D refuse labels and packs: the RGB network takes 3 channels.
+RGB_ONLY = {
+    "conditional": "its D judges images through an RGB network, which takes no label planes",
+    "unpackable": "its D judges images through an RGB network, which takes one image at a time",
+}
+
+
+def _light_generator(name: str, model: ModelConfig, data: DataConfig) -> LightGenerator:
+    """The light G of a family whose D looks through the RGB network: 1 or 3 channels only."""
     if data.channels not in (1, 3):
-        raise UserError("model fastgan-projected judges images through an RGB network: it is not conditional")
-    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+        raise UserError(f"model {name} judges images through an RGB network: give it 1 or 3 channels")
+    return LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+
+
+@register_model("fastgan-projected", **RGB_ONLY)
+def _light_projected(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
+    g = _light_generator("fastgan-projected", model, data)
     return g, ProjectedDiscriminator(data.channels, data.image_size, width=64)
 
 
@@ -186,14 +194,8 @@ class DualDiscriminator(nn.Module):
         return torch.cat([pixel_logit.expand(-1, feature_logits.shape[1]), feature_logits], dim=1)
 
 
-@register_model(
-    "fastgan-dual",
-    conditional="its projected D judges images through an RGB network, which takes no label planes",
-    unpackable="its projected D judges images through an RGB network, which takes one image at a time",
-)
+@register_model("fastgan-dual", **RGB_ONLY)
 def _light_dual(model: ModelConfig, data: DataConfig) -> tuple[nn.Module, nn.Module]:
-    if data.channels not in (1, 3):
-        raise UserError("model fastgan-dual judges images through an RGB network: give it 1 or 3 channels")
-    g = LightGenerator(model.latent_dim, data.channels, data.image_size, model.width)
+    g = _light_generator("fastgan-dual", model, data)
     pixel = LightDiscriminator(data.channels, data.image_size, model.width)
     return g, DualDiscriminator(pixel, ProjectedDiscriminator(data.channels, data.image_size, width=64))
