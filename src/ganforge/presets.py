@@ -359,7 +359,8 @@ def fastgan_dual() -> RunConfig:
     to the data's colours (mean SWD 29.1 against 35.8 with it, equal FD, three seeds). Every other
     setting is ``fastgan``'s. On Twemoji after 30 CPU minutes, three seeds: FD-efficientnet-lite0
     80.8-88.6 against ``fastgan``'s 95.0-106.8, SWD 23.8-36.3 against 18.4-37.5, in 60% of its steps
-    (docs/fast-recipes.md). FD measures the features this D trains on: judge it by SWD too. Needs the
+    (docs/fast-recipes.md); the FD lead is a head start (level with ``fastgan`` at 60 CPU minutes on a
+    second host, SWD still worse). FD measures the features this D trains on: judge it by SWD too. Needs the
     ``[rgb-metrics]`` extra (the network's weights).
     """
     cfg = fastgan()

@@ -1,6 +1,5 @@
 """benchmarks/fast_recipes.py picks the checkpoints that runs sharing the cores are compared at."""
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -8,15 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def fast_recipes():
-    spec = importlib.util.spec_from_file_location("fast_recipes", ROOT / "benchmarks" / "fast_recipes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("fast_recipes")
 
 
 def _run(tmp_path: Path, clocks: dict[int, float], cpu_per_clock: float) -> list[Path]:

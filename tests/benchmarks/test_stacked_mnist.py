@@ -1,21 +1,12 @@
 """benchmarks/stacked_mnist.py splits the modes' KL into the channels' digit balance."""
 
-import importlib.util
 import math
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("stacked_mnist", ROOT / "benchmarks" / "stacked_mnist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks import load_benchmark
 
 
 def test_channel_kls_read_each_channel_of_the_mode_index():
-    channel_kls = _module().channel_kls
+    channel_kls = load_benchmark("stacked_mnist").channel_kls
     assert all(abs(kl) < 1e-12 for kl in channel_kls([1.0] * 1000))
     # Green always draws a 3 (mode = 100 R + 10 G + B), red and blue stay uniform.
     only_green_3 = [1.0 if mode // 10 % 10 == 3 else 0.0 for mode in range(1000)]
