@@ -77,6 +77,7 @@ def story_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg.train.epochs, cfg.train.minutes, cfg.train.steps = None, None, 8
     cfg.train.sample_every, cfg.train.checkpoint_every_steps, cfg.train.log_every = 2, 4, 2
     cfg.train.eval_every, cfg.train.eval_n = 4, 32
+    cfg.train.ema_norm_samples = 32  # measured before each of its eight saves and draws
     run_dir = tmp_path_factory.mktemp("story") / "run"
     TrainingRun(cfg, run_dir, show_progress=False).train()
     with open(run_dir / "metrics.jsonl", "a") as log:

@@ -88,6 +88,7 @@ def test_train_on_a_folder_then_resume_with_a_new_budget(capsys, tmp_path):
         "--quiet",
         "--device",
         "cpu",
+        *("--ema-norm-samples", "32"),  # (the default 1024 for every save took most of the test's time)
     ]
     assert main(argv) == 0
     assert json.loads((run / "config.json").read_text())["data"]["channels"] == 3

@@ -32,6 +32,10 @@ def test_wrong_types_and_values():
     cfg.train.batch_size = -1
     with pytest.raises(UserError, match="train.batch_size must be positive"):
         validate(cfg)
+    cfg = get_preset("fastgan")
+    cfg.train.ema_norm_samples = 1
+    with pytest.raises(UserError, match="train.ema_norm_samples must be at least 2, got 1"):
+        validate(cfg)
 
 
 def test_bad_files(tmp_path):

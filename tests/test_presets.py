@@ -30,6 +30,7 @@ def test_every_preset_trains_a_few_steps(name, tmp_path):
     cfg.train.batch_size = 8
     cfg.train.epochs, cfg.train.steps = None, 3
     cfg.train.device = "cpu"
+    cfg.train.ema_norm_samples = 32  # measuring 1024 samples for every save took most of the test's time
     TrainingRun(cfg, tmp_path / "run", show_progress=False).train()
     state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
     assert state["state"]["step"] == 3
@@ -143,6 +144,7 @@ def test_train_without_preset_records_the_choice_in_config_json(tmp_path):
                 "--device",
                 "cpu",
                 "--quiet",
+                *("--ema-norm-samples", "32"),
             ]
         )
         == 0

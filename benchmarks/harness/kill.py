@@ -5,7 +5,9 @@ SIGKILL at one of three moments, in turn: at a random time while it trains, half
 1st or 2nd checkpoint write, and half-way through its 1st or 2nd sample-grid write. The
 "half-way" moments are made reachable by running the child with torch.save / PIL's save slowed
 down (they write half the bytes, raise a marker file, pause 0.3 s, then finish), so the kill lands
-inside the write every time.
+inside the write every time. On Linux each process is forked from a zygote that has imported torch and
+ganforge once (``harness/zygote.py``): a process of its own, killed and resumed like any other, without
+three seconds of imports per kill.
 
 After every kill the harness checks that the next resume starts from the newest complete checkpoint,
 and at the end that the run directory is consistent (no temporary files, metrics steps increasing,
@@ -24,7 +26,6 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,10 +38,12 @@ from ganforge.checkpoint import list_checkpoints, load_checkpoint
 from ganforge.errors import UserError
 from ganforge.fileio import read_jsonl
 
+from .zygote import Child, Zygote
+
 MODES = ("random", "checkpoint-write", "sample-write")
 
-# Runs inside the child: slow, observable writes, then the normal CLI.
-CHILD = r"""
+# Runs once before the children start (in the zygote): the imports, and slow, observable writes.
+PRELUDE = r"""
 import io, os, sys, time
 from pathlib import Path
 import torch
@@ -70,12 +73,16 @@ Image.Image.save = lambda self, fp, format=None, **kw: (
     else pil_save(self, fp, format=format, **kw)
 )
 from ganforge.cli import main
-sys.exit(main(sys.argv[1:]))
+import torch._dynamo  # (what the first optimiser imports: another second and a half)
 """
+# Each child: the normal CLI.
+CHILD = "sys.exit(main(sys.argv[1:]))\n"
 
 TRAIN_FLAGS = [
     *("mnist", "--limit", "256", "--batch-size", "32", "--device", "cpu", "--seed", "5"),
     *("--log-every", "1", "--sample-every", "5", "--checkpoint-every-steps", "3", "--keep-checkpoints", "3"),
+    # The EMA generator's BatchNorm statistics are measured before every save: on 64 samples, not 1024.
+    *("--ema-norm-samples", "64"),
 ]
 
 
@@ -101,43 +108,62 @@ def run(run_dir: Path, kills: int, seed: int = 0, final_steps: int = 6) -> list[
         AssertionError: a resume did not start from the newest complete checkpoint, or the run
             directory is inconsistent at the end.
     """
-    rng = random.Random(seed)
     marks = Path(tempfile.mkdtemp(prefix="kill-marks-"))
     env = {**os.environ, "KILL_HARNESS_MARKS": str(marks), "PYTHONUNBUFFERED": "1"}
-    log = run_dir.parent / f"{run_dir.name}.stderr"
-    report: list[Kill] = []
-    for cycle in range(kills + 1):
-        last = cycle == kills
-        # Every child but the last trains "forever" until killed; the last finishes a few steps on.
-        budget = ["--steps", str(newest_complete(run_dir) + final_steps if last else 10**6)]
-        args = ["train", "--resume", str(run_dir), *budget] if cycle else ["train", *TRAIN_FLAGS, *budget]
-        args += [] if cycle else ["--out", str(run_dir)]
-        with open(log, "w") as err:
-            child = subprocess.Popen([sys.executable, "-c", CHILD, *args], env=env, stderr=err, stdout=err)
-        child.log = log  # type: ignore[attr-defined]  # for error messages
-        if cycle:
-            report[-1].resumed_at = _wait_resumed(log, child)
-        if last:
-            assert child.wait(timeout=600) == 0, log.read_text()
-            break
-        mode = MODES[cycle % len(MODES)]
-        _wait_for(lambda: _training(run_dir, log), child)
-        if mode == "random":
-            time.sleep(rng.uniform(0.0, 2.0))
-        else:
-            # Inside the 1st or 2nd such write of this process, so the run also moves on.
-            for _ in range(rng.randint(1, 2)):
-                _wait_for(lambda mode=mode: not (marks / mode).exists(), child)
-                _wait_for(lambda mode=mode: (marks / mode).exists(), child)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-        (marks / mode).unlink(missing_ok=True)
-        temps = [p for p in run_dir.rglob("*") if ".tmp" in p.name]
-        report.append(Kill(mode, _logged_step(run_dir), newest_complete(run_dir), temp_files=len(temps)))
-    for kill in report:
+    with Zygote(PRELUDE, env) as zygote:
+        cycles = _Cycles(zygote, run_dir, marks, random.Random(seed))
+        for cycle in range(kills):
+            cycles.kill_one(MODES[cycle % len(MODES)])
+        cycles.finish(final_steps)
+    for kill in cycles.report:
         assert kill.resumed_at == kill.newest_complete, f"resumed at {kill.resumed_at}, expected {kill}"
     check_consistent(run_dir)
-    return report
+    return cycles.report
+
+
+class _Cycles:
+    """Training processes started one after another into one run directory, each killed but the last."""
+
+    def __init__(self, zygote: Zygote, run_dir: Path, marks: Path, rng: random.Random) -> None:
+        self.zygote, self.run_dir, self.marks, self.rng = zygote, run_dir, marks, rng
+        self.log = run_dir.parent / f"{run_dir.name}.stderr"
+        self.report: list[Kill] = []
+
+    def kill_one(self, mode: str) -> None:
+        """Start (or resume) training, SIGKILL it at a moment of kind ``mode``, and note what was left."""
+        child = self._start(10**6)  # trains "forever" until killed
+        _wait_for(lambda: _training(self.run_dir, self.log), child)
+        if mode == "random":
+            time.sleep(self.rng.uniform(0.0, 2.0))
+        else:
+            # Inside the 1st or 2nd such write of this process, so the run also moves on.
+            for _ in range(self.rng.randint(1, 2)):
+                _wait_for(lambda: not (self.marks / mode).exists(), child)
+                _wait_for(lambda: (self.marks / mode).exists(), child)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        (self.marks / mode).unlink(missing_ok=True)
+        temps = [p for p in self.run_dir.rglob("*") if ".tmp" in p.name]
+        newest = newest_complete(self.run_dir)
+        self.report.append(Kill(mode, _logged_step(self.run_dir), newest, temp_files=len(temps)))
+
+    def finish(self, final_steps: int) -> None:
+        """Resume once more and train ``final_steps`` past the newest checkpoint to a clean end."""
+        child = self._start(newest_complete(self.run_dir) + final_steps)
+        assert child.wait(timeout=600) == 0, self.log.read_text()
+
+    def _start(self, steps: int) -> Child | subprocess.Popen:
+        fresh = not self.report
+        budget = ["--steps", str(steps)]
+        if fresh:
+            args = ["train", *TRAIN_FLAGS, *budget, "--out", str(self.run_dir)]
+        else:
+            args = ["train", "--resume", str(self.run_dir), *budget]
+        child = self.zygote.start(CHILD, args, self.log)
+        child.log = self.log  # type: ignore[union-attr]  # for error messages
+        if not fresh:
+            self.report[-1].resumed_at = _wait_resumed(self.log, child)
+        return child
 
 
 def check_consistent(run_dir: Path) -> None:

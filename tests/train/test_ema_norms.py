@@ -48,6 +48,21 @@ def test_sampler_statistics_are_those_of_the_ema_weights_own_samples():
     assert not sampler.training
 
 
+def test_ema_norm_samples_sets_how_many_samples_are_measured():
+    trainer = _fastgan_trainer(ema_norm_samples=48)
+    trainer.step(torch.rand(8, 3, 32, 32) * 2 - 1)
+    seen: list[int] = []
+    hook = trainer.ema.shadow.register_forward_pre_hook(lambda _, args: seen.append(len(args[0])))
+    measured = _stats(trainer.sampler)
+    hook.remove()
+    assert seen == [48]
+    copy = trainer.ema.shadow
+    recompute_norms(copy, samples=48)  # the same noise (a fixed stream): the same statistics
+    assert all(torch.equal(a, b) for a, b in zip(measured, _stats(copy), strict=True))
+    recompute_norms(copy)  # the default, 1024, measures other statistics
+    assert not any(torch.equal(a, b) for a, b in zip(measured, _stats(copy), strict=True))
+
+
 def test_measuring_draws_from_no_training_stream_and_is_done_once_per_update():
     trainer = _fastgan_trainer()
     trainer.step(torch.rand(8, 3, 32, 32) * 2 - 1)

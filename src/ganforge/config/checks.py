@@ -60,6 +60,8 @@ def validate_train(t: TrainConfig) -> TrainConfig:
         raise UserError(f"train.restart_lr_factor must be in (0, 1], got {t.restart_lr_factor}")
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:
         raise UserError(f"train.ema_decay must be between 0 and 1, got {t.ema_decay}")
+    if t.ema_norm_samples < 2:  # one sample has no batch statistics
+        raise UserError(f"train.ema_norm_samples must be at least 2, got {t.ema_norm_samples}")
     parse_policy(t.augment)
     _check_augment(t)
     _check_schedule(t.schedule)

@@ -147,6 +147,9 @@ class TrainConfig:
         None, help="gradient penalty weight (default 10 with wgan-gp, else off)"
     )
     ema_decay: float | None = setting(None, help="generator EMA decay, e.g. 0.999 (grids and samples use it)")
+    ema_norm_samples: int = setting(
+        1024, help="EMA generator with BatchNorm: its statistics are measured on this many of its own samples"
+    )
     augment: str = setting("", help="DiffAugment on what D sees: color,translation,cutout (or none)")
     augment_p: float | Auto = setting(
         1.0, help="probability each augmentation applies, or auto: tuned from D's overfitting (ADA)"

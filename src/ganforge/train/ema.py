@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ganforge.checkpoint import load_weights
-from ganforge.sampling import batch_norms, recompute_norms
+from ganforge.sampling import NORM_SAMPLES, batch_norms, recompute_norms
 
 
 class EMA:
@@ -21,12 +21,14 @@ class EMA:
 
     BatchNorm statistics cannot be averaged: the live generator's describe the live weights, not the
     averaged ones. :meth:`sampler` therefore measures them afresh for the shadow's own weights before
-    it draws anything (``recompute_norms``): on Twemoji that halved SWD with FD unchanged
-    (docs/fast-recipes.md). Training never reads the shadow, so this changes no training step.
+    it draws anything (``recompute_norms``, on ``norm_samples`` of its own samples): on Twemoji that
+    halved SWD with FD unchanged (docs/fast-recipes.md). Training never reads the shadow, so this changes
+    no training step.
     """
 
-    def __init__(self, model: nn.Module, decay: float) -> None:
+    def __init__(self, model: nn.Module, decay: float, norm_samples: int = NORM_SAMPLES) -> None:
         self.decay = decay
+        self.norm_samples = norm_samples
         self.updates = 0
         self.shadow = copy.deepcopy(model).eval().requires_grad_(False)
         self.has_norms = bool(batch_norms(self.shadow))
@@ -52,7 +54,7 @@ class EMA:
         """The shadow, with BatchNorm statistics of its own weights: what grids, metrics and checkpoints
         use (measured once per update, on first use)."""
         if self.has_norms and not self._norms_current:
-            recompute_norms(self.shadow)
+            recompute_norms(self.shadow, samples=self.norm_samples)
             self._norms_current = True
         return self.shadow
 

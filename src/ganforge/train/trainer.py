@@ -51,7 +51,7 @@ class Trainer:
         # DiffAugment on every image D sees; its random numbers come from the trainer's noise stream.
         self.augment = Augment(cfg.augment, gated=cfg.augment_p != 1.0)
         self.strength = AugmentStrength(cfg, self.loss.relativistic, device) if self.augment.gated else None
-        self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        self.ema = EMA(self.G, cfg.ema_decay, cfg.ema_norm_samples) if cfg.ema_decay else None
         penalty_weights = torch.zeros(2, device=device)  # set by the dials before the first D update
         self.updates = Updates(self.G, self.D, self.loss, self.augment, cfg, penalty_weights, self._r1_due)
         self.updates.g_ddp, self.updates.d_ddp = wrapped
