@@ -20,7 +20,7 @@ from ganforge.checkpoint import (
     load_weights,
     needs_norms,
 )
-from ganforge.config import RunConfig
+from ganforge.config import RunConfig, TrainConfig
 from ganforge.data.images import to_uint8
 from ganforge.errors import UserError
 from ganforge.fileio import atomic_path
@@ -269,12 +269,14 @@ def generator_from_checkpoint(checkpoint: dict) -> tuple[nn.Module, RunConfig]:
     generator, _ = build_models(cfg.model, cfg.data)
     load_weights(generator, generator_weights(checkpoint), "generator")
     if needs_norms(checkpoint):
-        recompute_norms(generator)  # an older checkpoint: its EMA copy kept the live BatchNorm statistics
+        # An older checkpoint: its EMA copy kept the live BatchNorm statistics.
+        recompute_norms(generator, samples=cfg.train.ema_norm_samples)
     return generator.eval(), cfg
 
 
-# BatchNorm statistics of an EMA generator are measured on this many samples of their own fixed noise.
-NORM_SAMPLES = 1024
+# BatchNorm statistics of an EMA generator are measured on this many samples of their own fixed noise
+# (the config's default: one number, set in config/fields.py).
+NORM_SAMPLES = TrainConfig().ema_norm_samples
 NORM_BATCH = 256
 NORM_SEED = 20_240_601  # a stream of its own: no training stream and no global RNG is touched
 
