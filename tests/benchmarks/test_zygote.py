@@ -1,15 +1,29 @@
-"""The kill harness's zygote: children forked from one prelude, each a process of its own."""
+"""The kill harness's zygote: children forked from one prelude, each a process of its own; where it
+cannot fork (macOS), each child a fresh Python that runs the prelude itself. Both ways are tested here."""
 
 import os
 import signal
 import time
 
+import pytest
+
+from benchmarks.harness import zygote as zygote_module
 from benchmarks.harness.zygote import Zygote
 from tests.conftest import posix_only
 
-pytestmark = posix_only  # SIGKILL
-
 PRELUDE = "import os, sys, time\nfrom_prelude = 'set once'\n"
+
+
+@pytest.fixture(autouse=True, params=["forked", "fresh python"])
+def way(request, monkeypatch):
+    """Every test twice: as on Linux (forked from the zygote), and as elsewhere (no zygote process)."""
+    if request.param == "forked" and not zygote_module.FORKS:
+        pytest.skip("fork() is used on Linux only")
+    monkeypatch.setattr(zygote_module, "FORKS", request.param == "forked")
+    return request.param
+
+
+pytestmark = posix_only  # SIGKILL
 
 
 def test_children_see_the_prelude_their_arguments_and_write_their_own_log(tmp_path):
