@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from ganforge.cli import main
-from ganforge.sampling import animate, make_grid, write_samples
+from ganforge.sampling import CPU_BATCH, animate, generate, inference_batch, make_grid, write_samples
 from ganforge.train.run import TrainingRun
 
 
@@ -91,3 +91,27 @@ def test_a_checkpoint_of_another_architecture_is_one_clear_line(trained_run, tmp
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "fc.weight is (7, 100) in the checkpoint" in err
     assert not (tmp_path / "a.npy").exists()
+
+
+class _Recorder(torch.nn.Module):
+    """A generator that draws pixels from its noise and records the batch sizes it was called with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 3 * 8 * 8)
+        self.sizes: list[int] = []
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        self.sizes.append(len(z))
+        return torch.tanh(self.layer(z)).view(-1, 3, 8, 8)
+
+
+def test_generate_runs_small_batches_on_the_cpu_with_the_same_images():
+    torch.manual_seed(0)
+    g, noise = _Recorder(), torch.randn(40, 4)
+    assert inference_batch(torch.device("cpu")) == CPU_BATCH == 16
+    assert inference_batch(torch.device("cuda")) == inference_batch(torch.device("mps")) == 500
+    images = generate(g, noise)
+    assert g.sizes == [16, 16, 8] and images.shape == (40, 3, 8, 8) and images.dtype == torch.uint8
+    g.sizes.clear()
+    assert torch.equal(generate(g, noise, batch_size=40), images) and g.sizes == [40]

@@ -59,17 +59,35 @@ def save_png(picture: Image.Image, path: Path) -> None:
         picture.save(tmp, format="PNG")
 
 
+# Inference batches. On a CPU a large batch is slower, not faster: glibc's malloc maps every block over
+# its 32 MB ceiling afresh and unmaps it when freed, so each layer's output for hundreds of images is
+# faulted in page by page, every batch (`fastgan` at 64 px: 2000 images in 7.4 s at 500 a batch, 3.2 s
+# at 16, the same bytes out; docs/performance.md).
+CPU_BATCH = 16
+ACCELERATOR_BATCH = 500
+
+
+def inference_batch(device: torch.device) -> int:
+    """How many images :func:`generate` runs at once on ``device``."""
+    return CPU_BATCH if device.type == "cpu" else ACCELERATOR_BATCH
+
+
 @torch.no_grad()
 def generate(
-    generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 500
+    generator: nn.Module,
+    noise: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
-    """Run ``generator`` in inference mode on ``noise`` (and ``labels`` if conditional) in batches.
+    """Run ``generator`` in inference mode on ``noise`` (and ``labels`` if conditional) in batches
+    (``batch_size``, or :func:`inference_batch` for the generator's device; the images do not depend on it).
 
     Returns uint8 images (N, C, H, W) on the CPU.
     """
     was_training = generator.training
     generator.eval()  # BatchNorm uses its moving averages, as Keras' training=False does
     device = next(generator.parameters()).device
+    batch_size = batch_size or inference_batch(device)
     n_classes = getattr(generator, "num_classes", None)
     if n_classes is not None and labels is None:
         labels = cycled_labels(len(noise), n_classes)  # every class in turn

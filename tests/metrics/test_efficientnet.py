@@ -26,3 +26,12 @@ def test_efficientnet_lite0_features_for_any_size_rgb_or_grey():
         UserError, match=r"takes RGB or grayscale images of any size, got images shaped \(2, 16, 16\)"
     ):
         extractor.run(torch.zeros(2, 2, 16, 16, dtype=torch.uint8))
+
+
+def test_the_batch_size_does_not_change_the_features():
+    extractor = get_extractor("efficientnet-lite0")
+    assert extractor.batch_size == 2  # small batches are the fast ones on a CPU (docs/performance.md)
+    rgb = torch.randint(0, 256, (5, 3, 32, 32), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+    features, _ = extractor.run(rgb)
+    together, _ = extractor.run(rgb, batch_size=5)
+    assert torch.allclose(features, together, rtol=1e-4, atol=1e-5)

@@ -37,6 +37,9 @@ class Extractor:
         provenance: what a reader needs to reproduce numbers (weights hash, resizer, ...).
         counts_modes: the classes are the modes of a mode-collapse benchmark: evaluations also report
             modes covered and the KL of the mode histogram to uniform.
+        batch_size: images per forward pass. Extractors run on the CPU, where small batches are the
+            fast ones: a layer's output over 32 MB is mapped and faulted in afresh by glibc's malloc
+            on every batch (docs/performance.md). Keep a batch's widest activation well under that.
     """
 
     name: str
@@ -46,19 +49,21 @@ class Extractor:
     probabilities: Callable[[torch.Tensor], torch.Tensor] | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     counts_modes: bool = False
+    batch_size: int = 64
 
     @torch.no_grad()
     def run(
-        self, images: torch.Tensor, batch_size: int = 500, probabilities: bool = True
+        self, images: torch.Tensor, batch_size: int | None = None, probabilities: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """uint8 images (N, C, H, W) -> float64 features and class probabilities (or None), on the CPU."""
+        """uint8 images (N, C, H, W) -> float64 features and class probabilities (or None), on the CPU,
+        ``batch_size`` (default: the extractor's own) at a time."""
         if not self.accepts(tuple(images.shape[1:])):
             wanted = "RGB or grayscale images of any size" if self.image_shape[1] == 0 else self.image_shape
             raise UserError(
                 f"extractor {self.name} takes {wanted}, got images shaped {tuple(images.shape[1:])}"
             )
         feats, probs = [], []
-        for chunk in images.split(batch_size):
+        for chunk in images.split(batch_size or self.batch_size):
             f = self.features(to_unit_range(chunk, "cpu"))
             feats.append(f.double())
             if probabilities and self.probabilities is not None:
@@ -109,10 +114,14 @@ def data_sha256(data: ImageData) -> str:
 
 
 def module_extractor(
-    name: str, module: nn.Module, feature_dim: int, image_shape: tuple[int, int, int]
+    name: str,
+    module: nn.Module,
+    feature_dim: int,
+    image_shape: tuple[int, int, int],
+    batch_size: int = 64,
 ) -> Extractor:
-    """Wrap any module mapping [-1, 1] images to (N, feature_dim) features (for user registrations)."""
+    """Wrap any module mapping [-1, 1] images to (N, feature_dim) features (for user registrations);
+    ``batch_size`` as in :class:`Extractor` (lower it for a wide network on large images)."""
     module.eval().requires_grad_(False)
-    return Extractor(
-        name, module, feature_dim, image_shape, provenance={"extractor": name, "resizer": "none"}
-    )
+    provenance = {"extractor": name, "resizer": "none"}
+    return Extractor(name, module, feature_dim, image_shape, provenance=provenance, batch_size=batch_size)
