@@ -8,7 +8,7 @@ import torch
 from ganforge.config import DataConfig, ModelConfig, TrainConfig
 from ganforge.errors import UserError
 from ganforge.models import build_models
-from ganforge.models.lightgan import channel_plan
+from ganforge.models.lightgan import GLU, channel_plan
 from ganforge.train.trainer import Trainer
 
 pytest.importorskip("efficientnet_lite_pytorch", reason="the [rgb-metrics] extra is not installed")
@@ -63,6 +63,21 @@ def test_fastgan_shapes(size):
     x = g(torch.randn(2, 16))
     assert x.shape == (2, 3, size, size)
     assert d(x).shape == (2, 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_glu_on_a_channels_last_map_gates_like_the_plain_layout(dtype):
+    x = torch.randn(2, 8, 5, 5, dtype=dtype)
+    a, b = x.chunk(2, dim=1)
+    expected = a * torch.sigmoid(b)
+    x_cl = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    out = GLU()(x_cl)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    exact = dtype == torch.bfloat16  # fp32's vector sigmoid may round differently in the last bit
+    torch.testing.assert_close(out, expected, rtol=0 if exact else 1e-6, atol=0 if exact else 1e-7)
+    out.sum().backward()
+    gate = torch.sigmoid(b)
+    torch.testing.assert_close(x_cl.grad[:, :4], gate, rtol=0 if exact else 1e-6, atol=0 if exact else 1e-7)
 
 
 def test_fastgan_generator_has_skip_layer_excitation_from_the_coarse_maps():
