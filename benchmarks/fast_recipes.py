@@ -24,15 +24,18 @@ both see the same machine state; it prints each side's median images/s and the r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import itertools
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -43,6 +46,7 @@ from ganforge.checkpoint import generator_weights, load_checkpoint, load_weights
 from ganforge.latent import cycled_labels
 from ganforge.metrics.evaluate import build_reference, evaluate, load_reference
 from ganforge.metrics.extractors import default_extractor, get_extractor
+from ganforge.platforms import forwarded, own_process_group, stop_signals
 from ganforge.sampling import generate, load_run_generator, recompute_norms
 from ganforge.train.trainer import Trainer
 
@@ -68,12 +72,11 @@ def train(
         command += ["--checkpoint-every-steps", str(every), "--keep-checkpoints", "100000"]
         command += ["--out", str(out), "--quiet", *extra]
     start = time.monotonic()
-    job = subprocess.Popen(command)
-    while job.poll() is None:
-        _record_cpu(out, job.pid, cpu_before or 0.0)
-        time.sleep(10)
-    if job.returncode:
-        raise SystemExit(f"training failed with status {job.returncode}")
+    status, stopped = run_forwarding_stops(command, lambda pid: _record_cpu(out, pid, cpu_before or 0.0))
+    if stopped:
+        raise SystemExit(f"stopped: {out} keeps its last checkpoint; the same train command resumes it")
+    if status:
+        raise SystemExit(f"training failed with status {status}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     info = {
         "command": " ".join(command[1:]),
@@ -85,6 +88,33 @@ def train(
     }
     name = "benchmark_run.json" if cpu_before is None else f"benchmark_resume_{int(cpu_before)}.json"
     (out / name).write_text(json.dumps(info, indent=1))
+
+
+def run_forwarding_stops(command: list[str], every_10s: Callable[[int], None]) -> tuple[int, bool]:
+    """Run ``command``, calling ``every_10s`` with its pid while it runs; (exit status, whether stopped).
+
+    The training runs in a process group of its own and this script passes its stop signals on (Ctrl-C,
+    SIGTERM): a ``kill`` or ``pkill`` aimed at the script alone used to leave the training running,
+    unseen and still writing into its run directory. The run then saves a checkpoint and exits.
+    """
+    job = subprocess.Popen(command, **own_process_group())
+    stopped: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+        with contextlib.suppress(ProcessLookupError, OSError):
+            job.send_signal(forwarded(signum))
+
+    previous = {sig: signal.signal(sig, forward) for sig in stop_signals()}
+    try:
+        while job.poll() is None:
+            every_10s(job.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                job.wait(10)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return job.returncode, bool(stopped)
 
 
 def _resume_cpu(out: Path) -> float:
