@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from ganforge.checkpoint import generator_weights, load_checkpoint, load_weights
 from ganforge.latent import cycled_labels
 from ganforge.metrics.evaluate import build_reference, evaluate, load_reference
 from ganforge.metrics.extractors import default_extractor, get_extractor
-from ganforge.platforms import forwarded, own_process_group, stop_signals
+from ganforge.platforms import own_process_group, stops_forwarded
 from ganforge.sampling import generate, load_run_generator, recompute_norms
 from ganforge.train.trainer import Trainer
 
@@ -98,22 +97,11 @@ def run_forwarding_stops(command: list[str], every_10s: Callable[[int], None]) -
     unseen and still writing into its run directory. The run then saves a checkpoint and exits.
     """
     job = subprocess.Popen(command, **own_process_group())
-    stopped: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        stopped.append(signum)
-        with contextlib.suppress(ProcessLookupError, OSError):
-            job.send_signal(forwarded(signum))
-
-    previous = {sig: signal.signal(sig, forward) for sig in stop_signals()}
-    try:
+    with stops_forwarded(lambda: [job.pid]) as stopped:
         while job.poll() is None:
             every_10s(job.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 job.wait(10)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return job.returncode, bool(stopped)
 
 

@@ -122,6 +122,22 @@ def test_stop_signals_follow_the_os(monkeypatch):
     assert platforms.interrupted_by("SIGBREAK") and not platforms.interrupted_by("SIGTERM")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a process sends itself SIGTERM only on POSIX")
+def test_a_stop_inside_stops_forwarded_reaches_the_child_not_this_process():
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    child = subprocess.Popen(sleeper, **platforms.own_process_group())
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with platforms.stops_forwarded(lambda: [child.pid]) as stopped:
+            signal.raise_signal(signal.SIGTERM)  # would end pytest were it not forwarded
+            assert child.wait(timeout=30) == -signal.SIGTERM
+        assert stopped == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_prepare_decodes_with_spawned_workers(tmp_path):
     """What macOS and Windows do by default: worker processes started by spawn."""
     write_images(tmp_path / "imgs", 12, size=20)

@@ -8,10 +8,13 @@ default start method) cannot pickle.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 WINDOWS = sys.platform == "win32"
@@ -51,6 +54,31 @@ def own_process_group() -> dict[str, Any]:
 def forwarded(signum: int) -> int:
     """The signal to send a child in its own group for ``signum`` (Windows: Ctrl-Break, all it takes)."""
     return getattr(signal, "CTRL_BREAK_EVENT", signum) if WINDOWS else signum
+
+
+@contextlib.contextmanager
+def stops_forwarded(targets: Callable[[], list[int]]) -> Iterator[list[int]]:
+    """While inside, a stop signal (:func:`stop_signals`) is passed on to the processes ``targets()``
+    names at that moment, not acted on here; yields the list of the signals received.
+
+    For a parent whose child runs in a process group of its own (:func:`own_process_group`): the child
+    finishes its step, saves and exits, and the parent reads the list to say why it ended. The previous
+    handlers come back on the way out.
+    """
+    stopped: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+        for pid in targets():
+            with contextlib.suppress(ProcessLookupError, OSError):
+                os.kill(pid, forwarded(signum))
+
+    previous = {sig: signal.signal(sig, forward) for sig in stop_signals()}
+    try:
+        yield stopped
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def windows_name_problem(name: str) -> str | None:

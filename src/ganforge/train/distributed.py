@@ -8,7 +8,6 @@ callbacks call them unconditionally. docs/distributed.md has the commands.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import signal
@@ -23,7 +22,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ganforge.errors import UserError
-from ganforge.platforms import WINDOWS, forwarded, interrupted_by, own_process_group, stop_signals
+from ganforge.platforms import WINDOWS, interrupted_by, own_process_group, stops_forwarded
 
 # A rank that stops answering (dead peer, hung GPU) turns into an error after this long instead of a
 # silent hang. Long enough for rank 0's grids, checkpoints and quality evaluations, which the others
@@ -200,21 +199,9 @@ def torchrun(nproc: int, argv: list[str]) -> int:
     # print a SignalException traceback and exit 1). The signal is forwarded to the training processes,
     # which finish the step, save a checkpoint and exit cleanly; the agent then ends normally.
     job = subprocess.Popen(command, env=env, **own_process_group())
-    stopped: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        stopped.append(signum)
-        workers = _children(job.pid)
-        for pid in workers or [job.pid]:  # before the workers exist, the agent itself stops them
-            with contextlib.suppress(ProcessLookupError, OSError):
-                os.kill(pid, forwarded(signum))
-
-    previous = {sig: signal.signal(sig, forward) for sig in stop_signals()}
-    try:
+    # Before the workers exist, the agent itself stops them.
+    with stops_forwarded(lambda: _children(job.pid) or [job.pid]) as stopped:
         status = job.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     keyboard = any(interrupted_by(signal.Signals(s).name) for s in stopped)
     return 130 if keyboard else (143 if stopped else status)
 
