@@ -314,6 +314,9 @@ def recompute_norms(generator: nn.Module, samples: int = NORM_SAMPLES, batch: in
     device = next(generator.parameters()).device
     noise = torch.randn(samples, generator.latent_dim, generator=torch.Generator().manual_seed(NORM_SEED))
     classes = getattr(generator, "num_classes", None)
+    # Classes in turn: as evenly as training draws its fakes' labels (train/draws.py). The statistics
+    # depend on the class mix, and measured under another mix than training's they shift every class's
+    # colours (SWD two to three times worse, docs/colour-pilots.md): change both or neither.
     labels = cycled_labels(samples, classes)
     momenta = [m.momentum for m in norms]
     generator.eval()  # only the BatchNorm layers measure: dropout, say, must not draw random numbers

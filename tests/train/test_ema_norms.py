@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from ganforge.augment import Augment
 from ganforge.checkpoint import needs_norms
 from ganforge.config import DataConfig, ModelConfig
 from ganforge.models import build_models
 from ganforge.presets import get_preset
 from ganforge.sampling import batch_norms, recompute_norms
+from ganforge.train.draws import Draws
 from ganforge.train.trainer import Trainer
 
 
@@ -92,3 +94,23 @@ def test_a_generator_without_batchnorm_is_left_alone():
     g = torch.nn.Linear(4, 4)
     g.latent_dim = 4
     assert recompute_norms(g) is False
+
+
+def test_a_conditional_generator_is_measured_under_the_class_mix_it_trains_with():
+    """BatchNorm statistics depend on the class mix: measured under another mix than training's, they
+    shift every class's colours (docs/colour-pilots.md, nineteenth session). Training draws its fakes'
+    labels uniformly; the measurement must see every class as often."""
+    cfg = get_preset("fastgan")
+    cfg.data.image_size, cfg.model.width = 32, 4
+    cfg.model.conditional, cfg.model.num_classes = True, 5
+    g, _ = build_models(cfg.model, cfg.data)
+    seen: list[torch.Tensor] = []
+    hook = g.register_forward_pre_hook(lambda _, args: seen.append(args[1]))
+    recompute_norms(g, samples=100, batch=32)
+    hook.remove()
+    measured = torch.bincount(torch.cat(seen), minlength=5)
+    assert measured.tolist() == [20] * 5
+    draws = Draws(cfg.train, cfg.model.latent_dim, 5, Augment(""), torch.device("cpu"))
+    draws.seed(0)
+    trained = torch.bincount(draws.labels(20_000), minlength=5) / 20_000
+    assert torch.allclose(trained, torch.full((5,), 0.2), atol=0.02)

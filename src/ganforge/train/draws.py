@@ -40,7 +40,11 @@ class Draws:
         return torch.randn(n, self.latent_dim, generator=self.generator, device=self.device)
 
     def labels(self, n: int) -> torch.Tensor | None:
-        """Uniform class labels for n fakes (None for an unconditional GAN)."""
+        """Uniform class labels for n fakes (None for an unconditional GAN).
+
+        sampling.recompute_norms measures the EMA generator's BatchNorm statistics with classes in turn,
+        the same even mix: a change of this distribution must change that one too.
+        """
         if self.num_classes is None:
             return None
         return torch.randint(0, self.num_classes, (n,), generator=self.generator, device=self.device)
