@@ -194,6 +194,9 @@ def test_ctrl_c_stops_it_cleanly_and_a_busy_port_is_one_line(story_run):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Started with SIGINT ignored, as a script's background job is: Ctrl-C must stop it all the same
+        # (Python installs no KeyboardInterrupt handler then; serve installs its own).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         line = proc.stdout.readline()

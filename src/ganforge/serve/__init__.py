@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ganforge.errors import UserError
+from ganforge.platforms import stop_signals
 from ganforge.serve.server import StudioServer
 from ganforge.serve.studio import Studio
 
@@ -51,22 +52,26 @@ def serve(
     device: str = "cpu",
     say: Callable[[str], None] = print,
 ) -> None:
-    """Serve ``run_dir`` until Ctrl-C (or SIGTERM); returns after closing the socket."""
+    """Serve ``run_dir`` until Ctrl-C (or SIGTERM; Ctrl-Break on Windows); returns with the socket closed."""
     server = make_server(run_dir, host, port, device)
     bound_host, bound_port = server.server_address[:2]
     url = f"http://{_url_host(bound_host)}:{bound_port}/"
     say(f"serving {run_dir} at {url} ({_reach(bound_host)}); Ctrl-C stops")
-    previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Our own handler for every stop signal, as `train` has: Python's default for SIGINT is not
+    # installed in a process that starts with SIGINT ignored (a script's background job), and then
+    # Ctrl-C would leave the server running.
+    main = threading.current_thread() is threading.main_thread()
+    previous = {signum: signal.getsignal(signum) for signum in stop_signals()} if main else {}
+    for signum in previous:
+        signal.signal(signum, _raise_interrupt)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         say("stopped")
     finally:
         server.server_close()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _raise_interrupt(_signum: int, _frame: object) -> None:
