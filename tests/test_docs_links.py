@@ -6,6 +6,7 @@ fast-recipes.md); a link left pointing at the old page fails here, not in a read
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -37,6 +38,7 @@ def slug(heading: str) -> str:
     return kept.replace(" ", "-")
 
 
+@functools.cache  # many links point into the same few pages
 def anchors(page: Path) -> set[str]:
     """The anchors of a page's headings; a repeated heading's anchor gets -1, -2, ... as on GitHub."""
     seen: dict[str, int] = {}

@@ -15,11 +15,12 @@ from ganforge.train.run import TrainingRun
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    # The fast recipe, briefly: after 120 steps it draws stroke-like shapes a search can bend into a digit.
+    # The fast recipe, briefly: after 60 steps it draws stroke-like shapes a search can bend into a digit
+    # (120 steps cost twice the time for a little more margin: 0.46 against 0.52 of random's RMSE).
     cfg = get_preset("sn-dcgan")
     cfg.data.limit, cfg.train.batch_size, cfg.train.device = 3200, 32, "cpu"
     cfg.train.precision = "fp32"  # the same generator on hosts with and without bf16
-    cfg.train.steps, cfg.train.log_every = 120, 40
+    cfg.train.steps, cfg.train.log_every = 60, 30
     out = tmp_path_factory.mktemp("projection") / "run"
     TrainingRun(cfg, out, show_progress=False).train()
     return out
@@ -40,7 +41,7 @@ def test_projection_of_a_test_digit(run, tmp_path, capsys):
     ]
     assert np.load(out / "z.npy").shape == (1, 64)
     reached, random = (float(x.split()[0]) for x in line.split("pixel RMSE ")[1].split(" against "))
-    # Far closer than the generator's random samples (measured: 0.337 against 0.704 on this digit).
+    # Far closer than the generator's random samples (measured: 0.393 against 0.753 on this digit).
     assert reached < 0.7 * random, line
     assert Image.open(out / "progress.gif").n_frames == 7  # every 10 steps, and the last
 
