@@ -157,3 +157,20 @@ def test_prepare_decodes_with_spawned_workers(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].split() == ["12", "2"]
+
+
+def test_the_test_script_runs_a_worker_per_core_where_the_os_can_say_how_many(monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "test.py"
+    spec = importlib.util.spec_from_file_location("ganforge_test_script", path)
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the script puts scripts/ first on it
+    spec.loader.exec_module(script)
+    # macOS and Windows have no sched_getaffinity: the core count comes from cpu_count there.
+    monkeypatch.delattr("os.sched_getaffinity", raising=False)
+    for cores, expected in ((None, []), (1, []), (2, ["-n", "2"]), (16, ["-n", "8"])):
+        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
+        assert script.parallel()[:2] == expected
+    assert script.parallel()[2:] == ["--dist", "loadfile"]  # a module's fixtures built once
