@@ -29,6 +29,7 @@ import copy
 import itertools
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -192,11 +193,21 @@ def score(
     if average > 1:
         return points
     # Merge with earlier scoring of other checkpoints of the same run, so points can be added later.
-    curve = out / f"curve_{against.replace(':', '_')}.json"
+    curve = curve_path(out, against)
     earlier = json.loads(curve.read_text()) if curve.is_file() else []
     merged = {p["step"]: p for p in earlier} | {p["step"]: p for p in points}
     curve.write_text(json.dumps(sorted(merged.values(), key=lambda p: p["step"]), indent=1))
     return points
+
+
+def curve_path(out: Path, against: str) -> Path:
+    """Where ``score`` keeps OUT's points against ``against``: one flat file in OUT for any reference.
+
+    ``against`` may be a folder path (``../oxygen/icons32``): its separators and dots would name a
+    directory that does not exist, and the scores would be lost after the last checkpoint's.
+    """
+    name = re.sub(r"[^A-Za-z0-9-]+", "_", against).strip("_")
+    return out / f"curve_{name or 'reference'}.json"
 
 
 def _averaged(generator: torch.nn.Module, checkpoints: list[Path]) -> torch.nn.Module:

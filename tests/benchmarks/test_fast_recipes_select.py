@@ -74,3 +74,20 @@ def test_averaging_takes_the_mean_of_the_ema_generators(story_run, fast_recipes)
     # BatchNorm statistics are measured for the mean weights, not averaged.
     stats = {k: v for k, v in averaged.state_dict().items() if k.endswith("running_mean")}
     assert stats and any(not torch.allclose(v, (first[k] + last[k]) / 2) for k, v in stats.items())
+
+
+@pytest.mark.parametrize(
+    ("against", "name"),
+    [
+        ("twemoji", "curve_twemoji.json"),
+        ("mnist:test", "curve_mnist_test.json"),
+        ("../oxygen/icons32", "curve_oxygen_icons32.json"),
+        ("/data/my icons.v2/", "curve_data_my_icons_v2.json"),
+    ],
+)
+def test_scores_against_a_folder_path_are_kept_in_the_run(tmp_path, fast_recipes, against, name):
+    # A folder path once named a file under a directory that did not exist: every score was lost at the end.
+    curve = fast_recipes.curve_path(tmp_path, against)
+    assert curve == tmp_path / name
+    curve.write_text("[]")
+    assert [p.name for p in tmp_path.glob("curve_*.json")] == [name]
