@@ -243,3 +243,30 @@ def test_a_flood_is_turned_away_with_429_not_queued_without_end(server, monkeypa
     assert len(refused) == 4 and all(f.result()[0] == 429 for f in refused)
     assert "busy" in json.loads(refused[0].result()[2])["error"]
     assert sorted(f.result()[0] for f in waiting) == [200, 200, 429, 429, 429, 429]
+
+
+def test_a_stop_waits_for_the_request_being_answered(story_run):
+    """Ctrl-C waits for answers in progress: a daemon thread left inside torch at exit aborted the process."""
+    srv = make_server(story_run, port=0)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    idle = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=60)
+    try:
+        idle.request("GET", "/api/info")  # a kept-alive connection, then idle: not an answer in progress
+        assert idle.getresponse().read() and srv.wait_for_answers(10)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            srv.studio._lock.acquire()  # a drawing in progress: the next grid waits behind it
+            try:
+                drawing = pool.submit(_get, srv, "/api/grid?seed=1&count=1")
+                for _ in range(400):  # until its thread has started answering
+                    if not srv.wait_for_answers(0):
+                        break
+                    threading.Event().wait(0.05)
+                assert not srv.wait_for_answers(0.2)
+            finally:
+                srv.studio._lock.release()
+            assert srv.wait_for_answers(60) and drawing.result()[0] == 200
+    finally:
+        idle.close()
+        srv.shutdown()
+        srv.server_close()

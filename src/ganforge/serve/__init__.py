@@ -22,6 +22,8 @@ from ganforge.serve.studio import Studio
 
 __all__ = ["Studio", "StudioServer", "make_server", "serve"]
 
+STOP_WAIT_S = 60.0  # the longest a stop waits for requests in progress (a grid takes seconds)
+
 
 def make_server(
     run_dir: Path, host: str = "127.0.0.1", port: int = 7860, device: str = "cpu"
@@ -70,6 +72,8 @@ def serve(
         say("stopped")
     finally:
         server.server_close()
+        if not server.wait_for_answers(STOP_WAIT_S):
+            say(f"a request was still being answered after {STOP_WAIT_S:.0f} s; stopping anyway")
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

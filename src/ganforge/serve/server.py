@@ -7,10 +7,13 @@ no traceback ever reaches the client.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -27,7 +30,7 @@ _PAGE = resources.files("ganforge.serve").joinpath("page.html")
 class StudioServer(ThreadingHTTPServer):
     """A threading HTTP server that hands each request the one :class:`Studio`."""
 
-    daemon_threads = True  # Ctrl-C does not wait for a slow request to finish
+    daemon_threads = True  # an idle keep-alive connection does not hold a stop (see wait_for_answers)
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], studio: Studio) -> None:
@@ -35,6 +38,30 @@ class StudioServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6  # e.g. --host ::1
         super().__init__(address, StudioHandler)
         self.studio = studio
+        self._answering = 0  # requests between their first and last byte (idle keep-alives not counted)
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Counts one request as being answered while the ``with`` block runs."""
+        with self._changed:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._answering -= 1
+                self._changed.notify_all()
+
+    def wait_for_answers(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no request is being answered; whether none is.
+
+        Stopping must wait for them: a request thread is a daemon (so an idle keep-alive connection
+        never holds the server open), and a daemon still inside torch when the interpreter shuts down
+        can abort the process ("terminate called without an active exception") or hang its exit.
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: self._answering == 0, timeout)
 
     def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
         """A client that hung up mid-answer is not an error worth a traceback on the terminal."""
@@ -56,6 +83,10 @@ class StudioHandler(BaseHTTPRequestHandler):
         self._json({"error": message or status.phrase}, status)
 
     def do_GET(self) -> None:
+        with self.server.answering():
+            self._answer()
+
+    def _answer(self) -> None:
         try:
             self._route()
         except BadRequest as exc:
