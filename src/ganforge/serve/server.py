@@ -58,7 +58,7 @@ class StudioServer(ThreadingHTTPServer):
 
         Stopping must wait for them: a request thread is a daemon (so an idle keep-alive connection
         never holds the server open), and a daemon still inside torch when the interpreter shuts down
-        can abort the process ("terminate called without an active exception") or hang its exit.
+        can abort the process ("terminate called without an active exception").
         """
         with self._changed:
             return self._changed.wait_for(lambda: self._answering == 0, timeout)
