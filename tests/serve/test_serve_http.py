@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import ganforge.serve as serve_module
 from ganforge.cli import main
 from ganforge.serve import make_server
 from ganforge.serve.studio import MAX_IMAGES
@@ -245,28 +246,50 @@ def test_a_flood_is_turned_away_with_429_not_queued_without_end(server, monkeypa
     assert sorted(f.result()[0] for f in waiting) == [200, 200, 429, 429, 429, 429]
 
 
-def test_a_stop_waits_for_the_request_being_answered(story_run):
+def test_a_stop_waits_for_the_request_being_answered(server):
     """Ctrl-C waits for answers in progress: a daemon thread left inside torch at exit aborted the process."""
-    srv = make_server(story_run, port=0)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    idle = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=60)
+    idle = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=60)
     try:
         idle.request("GET", "/api/info")  # a kept-alive connection, then idle: not an answer in progress
-        assert idle.getresponse().read() and srv.wait_for_answers(10)
+        assert idle.getresponse().read() and server.wait_for_answers(10)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            srv.studio._lock.acquire()  # a drawing in progress: the next grid waits behind it
+            server.studio._lock.acquire()  # a drawing in progress: the next grid waits behind it
             try:
-                drawing = pool.submit(_get, srv, "/api/grid?seed=1&count=1")
+                drawing = pool.submit(_get, server, "/api/grid?seed=1&count=1")
                 for _ in range(400):  # until its thread has started answering
-                    if not srv.wait_for_answers(0):
+                    if not server.wait_for_answers(0):
                         break
                     threading.Event().wait(0.05)
-                assert not srv.wait_for_answers(0.2)
+                assert not server.wait_for_answers(0.2)
             finally:
-                srv.studio._lock.release()
-            assert srv.wait_for_answers(60) and drawing.result()[0] == 200
+                server.studio._lock.release()
+            assert server.wait_for_answers(60) and drawing.result()[0] == 200
     finally:
         idle.close()
-        srv.shutdown()
-        srv.server_close()
+
+
+class _DrawingAtStop:
+    """A server stopped by Ctrl-C while it draws; a second Ctrl-C comes during the wait."""
+
+    server_address = ("127.0.0.1", 7860)
+
+    def serve_forever(self, poll_interval: float) -> None:
+        raise KeyboardInterrupt
+
+    def server_close(self) -> None:
+        pass
+
+    def wait_for_answers(self, timeout: float) -> bool:
+        if timeout:
+            raise KeyboardInterrupt
+        return False
+
+
+def test_a_second_ctrl_c_stops_without_waiting_and_restores_the_handlers(story_run, monkeypatch):
+    monkeypatch.setattr(serve_module, "make_server", lambda *args: _DrawingAtStop())
+    before = signal.getsignal(signal.SIGINT)
+    said = []
+    with pytest.raises(KeyboardInterrupt):  # the CLI turns it into "ganforge: interrupted", status 130
+        serve_module.serve(story_run, say=said.append)
+    assert said[1] == "stopped" and "Ctrl-C again stops at once" in said[2] and len(said) == 3
+    assert signal.getsignal(signal.SIGINT) is before

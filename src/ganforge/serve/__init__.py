@@ -71,11 +71,24 @@ def serve(
     except KeyboardInterrupt:
         say("stopped")
     finally:
-        server.server_close()
-        if not server.wait_for_answers(STOP_WAIT_S):
-            say(f"a request was still being answered after {STOP_WAIT_S:.0f} s; stopping anyway")
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        try:
+            server.server_close()
+            _finish_answers(server, say)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _finish_answers(server: StudioServer, say: Callable[[str], None]) -> None:
+    """Wait for the requests being drawn (see :meth:`StudioServer.wait_for_answers`), saying so.
+
+    A second Ctrl-C during the wait is the user's "stop now": its KeyboardInterrupt goes on up.
+    """
+    if server.wait_for_answers(0):
+        return
+    say(f"finishing the request being drawn (at most {STOP_WAIT_S:.0f} s); Ctrl-C again stops at once")
+    if not server.wait_for_answers(STOP_WAIT_S):
+        say(f"a request was still being answered after {STOP_WAIT_S:.0f} s; stopping anyway")
 
 
 def _raise_interrupt(_signum: int, _frame: object) -> None:
