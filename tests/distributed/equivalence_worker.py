@@ -25,6 +25,7 @@ CASES = {
     "wgan-gp": {"loss": "wgan-gp"},
     "r1-lazy": {"r1_gamma": 1.0, "r1_every": 2},
     "d-steps-2": {"d_steps": 2, "loss": "hinge"},
+    "reuse-fakes": {"reuse_fakes": True, "loss": "hinge"},
 }
 
 

@@ -147,6 +147,9 @@ def test_graphs_stay_off_on_the_cpu_and_when_asked():
     if torch.cuda.is_available():
         off = Trainer(SmallG(), SmallD(), TrainConfig(cuda_graphs=False), 16, torch.device("cuda"))
         assert off.graphs is None
+        # Reused fakes carry G's autograd graph from the D update into G's: no capture can hold that.
+        reuse = Trainer(SmallG(), SmallD(), TrainConfig(reuse_fakes=True), 16, torch.device("cuda"))
+        assert reuse.graphs is None
 
 
 @cuda

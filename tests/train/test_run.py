@@ -194,9 +194,19 @@ def test_resume_before_the_first_checkpoint_starts_over(tiny_cfg, tmp_path):
     assert state.step == 8
 
 
-@pytest.mark.parametrize("preset", ["sn-dcgan", "fastgan", "projected-gan", "fastgan-dual"])
-def test_fast_presets_resume_exactly(preset, tmp_path):
-    """2N steps straight == N steps, resume, N steps: with DiffAugment's random numbers, EMA and SN."""
+@pytest.mark.parametrize(
+    ("preset", "reuse"),
+    [
+        ("sn-dcgan", False),
+        ("fastgan", False),
+        ("fastgan", True),
+        ("projected-gan", False),
+        ("fastgan-dual", False),
+    ],
+)
+def test_fast_presets_resume_exactly(preset, reuse, tmp_path):
+    """2N steps straight == N steps, resume, N steps: with DiffAugment's random numbers, EMA and SN (and
+    with G reusing D's fakes, whose draws differ)."""
     from ganforge.presets import get_preset
     from tests.conftest import write_images
 
@@ -207,7 +217,7 @@ def test_fast_presets_resume_exactly(preset, tmp_path):
         write_images(tmp_path / "imgs", 12, size=32)
         cfg.data.source, cfg.data.image_size = str(tmp_path / "imgs"), 32
     cfg.data.limit, cfg.train.batch_size, cfg.train.device = 48, 8, "cpu"
-    cfg.train.augment = "color,translation,cutout"
+    cfg.train.augment, cfg.train.reuse_fakes = "color,translation,cutout", reuse
     cfg.train.log_every, cfg.train.checkpoint_every_steps = 2, 3
     cfg.train.epochs = cfg.train.minutes = None
     cfg.train.ema_norm_samples = 32  # measuring 1024 samples for each save took most of the test's time

@@ -82,6 +82,55 @@ def test_n_discriminator_steps_per_generator_step():
     assert "g_loss" in trainer.step(real) and not torch.equal(g0, trainer.G.fc.weight)
 
 
+def test_reused_fakes_give_g_the_gradient_of_the_d_updates_fakes_against_the_updated_d():
+    torch.manual_seed(1)
+    g, d = TFDCGANGenerator(), TFDCGANDiscriminator(dropout=0.0)
+    cfg = validate_train(TrainConfig(reuse_fakes=True))
+    trainer = Trainer(copy.deepcopy(g), copy.deepcopy(d), cfg, 100, torch.device("cpu"))
+    seen: dict = {}
+    give = trainer.handoff.give
+
+    def spy(fakes, d_updates):
+        seen["z"] = fakes["z"]
+        return give(fakes, d_updates)
+
+    trainer.handoff.give = spy
+    trainer.opt_g.step = lambda: seen.setdefault("D", copy.deepcopy(trainer.D))  # G keeps its weights
+    forwards = []
+    trainer.G.register_forward_hook(lambda *_: forwards.append(1))
+    trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
+    assert len(forwards) == 1  # one G forward pass serves both updates
+    # G's gradient is that of its loss on the D update's very fakes, judged by D after its update.
+    g_loss = trainer.loss.g(seen["D"](g(seen["z"])), torch.ones(1, 1))
+    for p, e in zip(trainer.G.parameters(), torch.autograd.grad(g_loss, list(g.parameters())), strict=True):
+        torch.testing.assert_close(p.grad, e)
+
+
+def test_reused_fakes_keep_g_s_graph_only_for_the_d_update_before_g_s():
+    trainer = _trainer(reuse_fakes=True, d_steps=2)
+    kept = []
+    give = trainer.handoff.give
+
+    def spy(fakes, d_updates):
+        given = give(fakes, d_updates)
+        kept.append("fake" in given)
+        return given
+
+    trainer.handoff.give = spy
+    for _ in range(4):
+        trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
+    # Kept on steps 2 and 4 only, each handed on to G's update at once.
+    assert kept == [False, True, False, True] and trainer.handoff.kept is None
+
+
+@pytest.mark.parametrize(
+    "other", [{"scheme": "simultaneous"}, {"d_half_batch": True}, {"d_separate_batches": True}]
+)
+def test_reused_fakes_refuse_the_updates_that_make_no_single_fake_batch(other):
+    with pytest.raises(UserError, match="reuse_fakes hands the fakes of D's joint update to G's"):
+        validate_train(TrainConfig(reuse_fakes=True, **other))
+
+
 def test_separate_batches_make_two_discriminator_updates():
     trainer = _trainer(d_separate_batches=True)
     trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)

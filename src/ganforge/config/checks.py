@@ -109,6 +109,11 @@ def _check_scheme(t: TrainConfig) -> None:
             "the simultaneous scheme updates D and G once per batch from one forward pass; "
             "d_steps, d_separate_batches and d_half_batch need --scheme alternating"
         )
+    if t.reuse_fakes and (t.scheme != "alternating" or t.d_separate_batches or t.d_half_batch):
+        raise UserError(
+            "reuse_fakes hands the fakes of D's joint update to G's: it needs --scheme alternating "
+            "with d_separate_batches and d_half_batch off"
+        )
     if t.d_separate_batches and t.d_joint_batch:
         raise UserError("d_separate_batches (two D updates) and d_joint_batch (one batch of both) contradict")
     if t.d_separate_batches and (t.gp_weight or t.loss == "wgan-gp"):

@@ -16,6 +16,7 @@ from ganforge.train.adaptive import AugmentStrength
 from ganforge.train.draws import Draws
 from ganforge.train.ema import EMA
 from ganforge.train.graphs import StepGraphs, UpdateFn
+from ganforge.train.handoff import FakeHandoff
 from ganforge.train.optim import make_adam, trainable
 from ganforge.train.precision import autocast, has_convolutions, resolve_precision
 from ganforge.train.schedule import Dials
@@ -57,15 +58,14 @@ class Trainer:
         self.updates.g_ddp, self.updates.d_ddp = wrapped
         self.updates.augment_p = self.strength.p if self.strength else None
         self.dials = Dials(cfg, (self.opt_g, self.opt_d), self.updates.penalty_weights, self.ema)
-        # DDP's gradient hooks fire in backward, outside any graph: graphs are for one process on one GPU.
-        use_graphs = cfg.cuda_graphs and device.type == "cuda" and not distributed.active()
-        self.graphs = StepGraphs([self.G, self.D]) if use_graphs else None
+        self.graphs = _step_graphs(cfg, device, [self.G, self.D])
         self.device = device
         self.num_classes: int | None = getattr(generator, "num_classes", None)
         self.draws = Draws(cfg, latent_dim, self.num_classes, self.augment, device)
         self.draws.seed(distributed.rank())
         self.noise = self.draws.generator  # the stream's state, saved in every checkpoint
         self.d_updates = 0
+        self.handoff = FakeHandoff(self.updates, cfg)
 
     @property
     def sampler(self) -> nn.Module:
@@ -116,6 +116,7 @@ class Trainer:
             return self._judged(
                 real_out["real_out"], fake_out["fake_out"], real_out["d_loss"] + fake_out["d_loss"]
             )
+        fakes = self.handoff.give(fakes, self.d_updates)
         alpha = self.draws.alpha(real) if self.updates.gp_weight else None
         inputs = {"real": real, "labels": labels, "aug_real": aug_real, **fakes, "real_t": real_t}
         inputs |= {"fake_t": fake_t, "alpha": alpha}
@@ -125,12 +126,15 @@ class Trainer:
     def g_step(
         self, n: int, real: torch.Tensor | None = None, real_labels: torch.Tensor | None = None
     ) -> Stats:
-        """Update G so that D takes ``n`` fresh fakes for real; D's weights are left alone. A relativistic
-        loss or a joint batch scores the fakes beside ``real`` (the D step's batch, freshly augmented)."""
+        """Update G so that D takes ``n`` fresh fakes (or the D update's, ``reuse_fakes``) for real; D's
+        weights are left alone. A relativistic loss or a joint batch scores the fakes beside ``real``."""
         self.G.train(), self.D.train()
-        labels, z = self.draws.labels(n), self.draws.noise(n)
+        inputs = self.handoff.take()
+        if inputs is None:
+            labels, z = self.draws.labels(n), self.draws.noise(n)
+            inputs = {"z": z, "labels": labels}
         real_t, aug = self.draws.targets(n, "real"), self.draws.aug(n)
-        inputs = {"z": z, "labels": labels, "real_t": real_t, "aug_fake": aug}
+        inputs |= {"real_t": real_t, "aug_fake": aug}
         if self.loss.relativistic or self.cfg.d_joint_batch:
             inputs |= {"real": real[:n], "real_labels": real_labels, "aug_real": self.draws.aug(n)}
         out = self._update("g", self.updates.g_update, **inputs)
@@ -173,12 +177,8 @@ class Trainer:
         return any(self.updates.penalties) and (self.d_updates - 1) % self.cfg.r1_every == 0
 
     def release_distributed(self) -> None:
-        """Drop the DDP wrappers (before the process group is destroyed).
-
-        DDP's reducer holds the process group: left to the interpreter's shutdown, the group's gloo
-        threads could outlive it and abort the process ("terminate called without an active
-        exception") after a run that finished.
-        """
+        """Drop the DDP wrappers before the process group goes: left to the interpreter's shutdown, their
+        reducer's gloo threads could outlive the group and abort a run that finished."""
         self.updates.g_ddp, self.updates.d_ddp = self.G, self.D
 
     def weights_finite(self) -> bool:
@@ -242,6 +242,14 @@ def _placed(
         nets.append(net)
     wrapped = tuple(distributed.wrap(net, device, cfg.sync_bn) for net in nets)
     return nets[0], nets[1], wrapped
+
+
+def _step_graphs(cfg: TrainConfig, device: torch.device, nets: list[nn.Module]) -> StepGraphs | None:
+    """CUDA graphs for one process on one GPU, with fresh fakes for G: DDP's gradient hooks fire in
+    backward, outside any graph, and reused fakes carry G's autograd graph from one update to the next."""
+    if cfg.cuda_graphs and device.type == "cuda" and not (distributed.active() or cfg.reuse_fakes):
+        return StepGraphs(nets)
+    return None
 
 
 def _d_stats(sigmoid: bool, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:

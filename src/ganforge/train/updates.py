@@ -2,7 +2,8 @@
 
 The :class:`~ganforge.train.trainer.Trainer` draws every random number (noise, labels, targets,
 augmentation parameters, WGAN-GP mixing weights) and steps the optimisers; in between it calls one of
-these functions, which is exactly what a CUDA graph captures and replays (``train/graphs.py``).
+these functions, which is exactly what a CUDA graph captures and replays (``train/graphs.py``). With
+``reuse_fakes`` G's forward pass (``train/handoff.py``) spans two updates, so no graph is captured.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ class Updates:
         """The TF2 tutorial's step: one forward pass, each loss differentiating its own network."""
         fake = self.g(z, fake_labels, self.g_ddp)
         real_out, fake_out = self.d_both(real, labels, fake, fake_labels, aug_real, aug_fake)
-        d_loss = self._d_loss(real_out, fake_out, real_t, fake_t)
-        g_loss = self._g_loss(real_out, fake_out, real_t)
+        d_loss = _d_loss(self.loss, real_out, fake_out, real_t, fake_t)
+        g_loss = _g_loss(self.loss, real_out, fake_out, real_t)
         # Each loss differentiates only its own network's weights, as the tutorial's two tapes do.
         grads = {"g": self.grads(g_loss, self.G, retain=True), "d": self.grads(d_loss, self.D)}
         out = {"real_out": real_out, "fake_out": fake_out, "d_loss": d_loss, "g_loss": g_loss}
@@ -115,21 +116,24 @@ class Updates:
         self,
         real: Tensor,
         labels: MaybeTensor,
-        z: Tensor,
+        z: MaybeTensor,
         fake_labels: MaybeTensor,
         real_t: Tensor,
         fake_t: Tensor,
         alpha: MaybeTensor,
         aug_real: MaybeTensor,
         aug_fake: MaybeTensor,
+        fake: MaybeTensor = None,
     ) -> Outputs:
-        """D on reals and fakes in one loss (plus R1/R2, or WGAN-GP's penalty, when asked)."""
-        with torch.no_grad():
-            fake = self.g(z, fake_labels)
+        """D on reals and fakes in one loss (plus R1/R2, or WGAN-GP's penalty, when asked): fakes from
+        ``z``, or given (``fake``, ``train/handoff.py``)."""
+        if fake is None:
+            with torch.no_grad():
+                fake = self.g(z, fake_labels)
         due = [self.penalties[which] and self.penalty_due() for which in (0, 1)]
         real, fake = real.detach().requires_grad_(due[0]), fake.detach().requires_grad_(due[1])
         real_out, fake_out = self.d_both(real, labels, fake, fake_labels, aug_real, aug_fake)
-        loss = self._d_loss(real_out, fake_out, real_t, fake_t)
+        loss = _d_loss(self.loss, real_out, fake_out, real_t, fake_t)
         for which, (out, x) in enumerate(((real_out, real), (fake_out, fake))):
             if due[which]:
                 loss = loss + self._penalty(which, out, x)
@@ -161,18 +165,20 @@ class Updates:
 
     def g_update(
         self,
-        z: Tensor,
+        z: MaybeTensor,
         labels: MaybeTensor,
         real_t: Tensor,
         aug_fake: MaybeTensor,
         real: MaybeTensor = None,
         real_labels: MaybeTensor = None,
         aug_real: MaybeTensor = None,
+        fake: MaybeTensor = None,
     ) -> Outputs:
         """G so that D takes its fakes for real; D's gradients are not computed. A relativistic loss also
-        scores ``real`` images (no gradient flows through them but their batch statistics, if shared)."""
+        scores ``real`` images (no gradient flows through them but their batch statistics, if shared).
+        The fakes come from ``z``, or are given still attached to G (``fake``, ``train/handoff.py``)."""
         # The bare D keeps its DDP wrapper out of this backward.
-        fake = self.g(z, labels, self.g_ddp)
+        fake = self.g(z, labels, self.g_ddp) if fake is None else fake
         real_out = None
         if self.joint:
             # G is judged beside the reals, as D was trained: its BatchNorm shows G the fakes' shift.
@@ -182,7 +188,7 @@ class Updates:
             if self.loss.relativistic:
                 with torch.no_grad():
                     real_out = self.d(real, real_labels, aug_real, self.D)
-        g_loss = self._g_loss(real_out, fake_out, real_t)
+        g_loss = _g_loss(self.loss, real_out, fake_out, real_t)
         return {"g_loss": g_loss.detach()}, {"g": self.grads(g_loss, self.G)}
 
     def grads(self, loss: Tensor, net: nn.Module, retain: bool = False) -> list[MaybeTensor]:
@@ -214,16 +220,6 @@ class Updates:
         # Lazy regularisation: applied every few steps with the weight scaled up to keep its average.
         return self.penalty_weights[which] * r1_penalty(pack_outputs(out, self.pack), x)
 
-    def _d_loss(self, real_out: Tensor, fake_out: Tensor, real_t: Tensor, fake_t: Tensor) -> Tensor:
-        if self.loss.relativistic:
-            return self.loss.d_pair(real_out, fake_out)
-        return self.loss.d_real(real_out, real_t) + self.loss.d_fake(fake_out, fake_t)
-
-    def _g_loss(self, real_out: MaybeTensor, fake_out: Tensor, real_t: Tensor) -> Tensor:
-        if self.loss.relativistic:
-            return self.loss.g_pair(real_out, fake_out)
-        return self.loss.g(fake_out, real_t)
-
 
 def _like(grad: MaybeTensor, param: Tensor) -> MaybeTensor:
     if grad is None or grad.stride() == param.stride():
@@ -253,3 +249,15 @@ def _one_batch(
     aug = None if aug_real is None or aug_fake is None else torch.cat([aug_real[:n], aug_fake[:m]])
     both_labels = None if labels is None or fake_labels is None else torch.cat([labels, fake_labels])
     return torch.cat([real, fake]), both_labels, aug
+
+
+def _d_loss(loss: GANLoss, real_out: Tensor, fake_out: Tensor, real_t: Tensor, fake_t: Tensor) -> Tensor:
+    if loss.relativistic:
+        return loss.d_pair(real_out, fake_out)
+    return loss.d_real(real_out, real_t) + loss.d_fake(fake_out, fake_t)
+
+
+def _g_loss(loss: GANLoss, real_out: MaybeTensor, fake_out: Tensor, real_t: Tensor) -> Tensor:
+    if loss.relativistic:
+        return loss.g_pair(real_out, fake_out)
+    return loss.g(fake_out, real_t)

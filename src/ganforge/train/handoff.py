@@ -1,0 +1,41 @@
+"""``reuse_fakes``: one G forward pass a step, made for D's update and handed on to G's.
+
+FastGAN's own ``train.py`` (and PyTorch's DCGAN tutorial) do this; ganforge otherwise draws fresh fakes
+for G's update, which costs a second G forward pass: 133 of the 606 ms of ``fastgan``'s step on one
+AVX2 CPU thread (docs/colour-pilots.md, twenty-fifth session).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ganforge.config import TrainConfig
+from ganforge.train.updates import Updates
+
+Inputs = dict[str, torch.Tensor | None]
+
+
+class FakeHandoff:
+    """Holds the fakes of the D update just before a G update, still attached to G's autograd graph."""
+
+    def __init__(self, updates: Updates, cfg: TrainConfig) -> None:
+        self.updates = updates
+        self.cfg = cfg
+        self.kept: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    def give(self, fakes: Inputs, d_updates: int) -> Inputs:
+        """D's fake inputs: ``fakes`` as drawn, or, when G's update follows this (the ``d_updates``-th)
+        D update, the fakes G makes from them now, kept for G and given to D detached."""
+        if not (self.cfg.reuse_fakes and d_updates % self.cfg.d_steps == 0):
+            return fakes
+        # Through G's DDP wrapper: G's backward, in its own update, all-reduces as it would otherwise.
+        fake = self.updates.g(fakes["z"], fakes["fake_labels"], self.updates.g_ddp)  # type: ignore[arg-type]
+        self.kept = (fake, fakes["fake_labels"])
+        return fakes | {"z": None, "fake": fake.detach()}
+
+    def take(self) -> Inputs | None:
+        """G's ``z``, ``labels`` and ``fake`` from the kept fakes (handed over once), or None."""
+        if self.kept is None:
+            return None
+        (fake, labels), self.kept = self.kept, None
+        return {"z": None, "labels": labels, "fake": fake}
