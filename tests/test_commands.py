@@ -60,6 +60,18 @@ def test_a_bare_boolean_does_not_swallow_the_data_argument():
     assert given["model.conditional"] is True and given["train.mirror"] is True
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["--reuse-fakes", "auto"], "auto"), (["--reuse-fakes=auto"], "auto"), (["--reuse-fakes"], True)],
+)
+def test_a_boolean_that_also_takes_auto_reads_it(argv, expected, capsys):
+    args = parse_args(["train", *argv, "twemoji"])
+    assert args.data == "twemoji" and overrides(args, FLAGS)["train.reuse_fakes"] == expected
+    with pytest.raises(SystemExit):
+        parse_args(["train", "--reuse-fakes=sometimes"])
+    assert "expected true/false/auto, got 'sometimes'" in capsys.readouterr().err
+
+
 def test_typed_flags_read_numbers_choices_and_auto(capsys):
     given = overrides(
         parse_args(["train", "--r1-gamma", "auto", "--augment-p", "0.3", "--loss", "rpgan"]), FLAGS

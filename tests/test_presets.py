@@ -16,6 +16,7 @@ from ganforge.presets import (
     default_preset,
     get_preset,
 )
+from ganforge.train.handoff import reuses_fakes
 from ganforge.train.run import TrainingRun
 from tests.conftest import write_images
 
@@ -115,6 +116,14 @@ def test_the_small_colour_default_is_sn_dcgan_with_a_slower_generator():
     assert {k: v for k, v in rgb.items() if k not in ("preset", "data")} == {
         k: v for k, v in grey.items() if k not in ("preset", "data")
     }
+
+
+def test_the_colour_default_reuses_fakes_where_no_cuda_graph_is_captured():
+    """docs/colour-pilots.md measured the reused fakes with fastgan's own D only."""
+    colour, dual = get_preset(COLOUR_DEFAULT).train, get_preset("fastgan-dual").train
+    assert reuses_fakes(colour, torch.device("cpu")) and reuses_fakes(colour, torch.device("mps"))
+    assert not reuses_fakes(colour, torch.device("cuda"))  # CUDA graphs replay G's second pass cheaply
+    assert not reuses_fakes(dual, torch.device("cpu"))
 
 
 def test_default_preset_for_a_store_uses_its_prepared_shape(tmp_path):

@@ -150,6 +150,9 @@ def test_graphs_stay_off_on_the_cpu_and_when_asked():
         # Reused fakes carry G's autograd graph from the D update into G's: no capture can hold that.
         reuse = Trainer(SmallG(), SmallD(), TrainConfig(reuse_fakes=True), 16, torch.device("cuda"))
         assert reuse.graphs is None
+        # ... so "auto" keeps the graphs and G's fresh fakes on one GPU.
+        auto = Trainer(SmallG(), SmallD(), TrainConfig(reuse_fakes="auto"), 16, torch.device("cuda"))
+        assert auto.graphs is not None and not auto.handoff.on
 
 
 @cuda

@@ -10,6 +10,7 @@ from ganforge.errors import UserError
 from ganforge.losses import gradient_penalty, r1_penalty
 from ganforge.models.tf_dcgan import TFDCGANDiscriminator, TFDCGANGenerator
 from ganforge.train.ema import EMA
+from ganforge.train.handoff import reuses_fakes
 from ganforge.train.optim import KerasAdam
 from ganforge.train.trainer import Trainer
 
@@ -129,6 +130,22 @@ def test_reused_fakes_keep_g_s_graph_only_for_the_d_update_before_g_s():
 def test_reused_fakes_refuse_the_updates_that_make_no_single_fake_batch(other):
     with pytest.raises(UserError, match="reuse_fakes hands the fakes of D's joint update to G's"):
         validate_train(TrainConfig(reuse_fakes=True, **other))
+
+
+def test_auto_reuses_fakes_wherever_no_cuda_graph_is_captured():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    auto = validate_train(TrainConfig(reuse_fakes="auto"))
+    assert reuses_fakes(auto, cpu) and not reuses_fakes(auto, cuda)
+    assert reuses_fakes(validate_train(TrainConfig(reuse_fakes="auto", cuda_graphs=False)), cuda)
+    assert reuses_fakes(TrainConfig(reuse_fakes=True), cuda) and not reuses_fakes(TrainConfig(), cpu)
+    # Where the updates make no single fake batch, auto is off rather than an error.
+    for other in ({"scheme": "simultaneous"}, {"d_half_batch": True}, {"d_separate_batches": True}):
+        assert not reuses_fakes(validate_train(TrainConfig(reuse_fakes="auto", **other)), cpu)
+    trainer = _trainer(reuse_fakes="auto")
+    forwards = []
+    trainer.G.register_forward_hook(lambda *_: forwards.append(1))
+    trainer.step(torch.rand(4, 1, 28, 28) * 2 - 1)
+    assert trainer.handoff.on and len(forwards) == 1
 
 
 def test_separate_batches_make_two_discriminator_updates():

@@ -109,19 +109,20 @@ def overrides(args: argparse.Namespace, flags: list[Flag]) -> dict[str, Any]:
 
 
 def normalise_bools(argv: list[str], flags: list[Flag]) -> list[str]:
-    """``--x`` -> ``--x=true``, ``--x false`` -> ``--x=false``, ``--no-x`` -> ``--x=false``."""
-    names = {flag.name for flag in flags if flag.is_bool}
+    """``--x`` -> ``--x=true``, ``--x false`` -> ``--x=false``, ``--no-x`` -> ``--x=false`` (and
+    ``--x auto`` -> ``--x=auto`` where the field also takes ``"auto"``)."""
+    words = {flag.name: TRUE + FALSE + _choices(flag.hint) for flag in flags if flag.is_bool}
     out, i = [], 0
     while i < len(argv):
         arg = argv[i]
-        if arg in names:
+        if arg in words:
             following = argv[i + 1].lower() if i + 1 < len(argv) else ""
-            if following in TRUE + FALSE:
+            if following in words[arg]:
                 out.append(f"{arg}={argv[i + 1]}")
                 i += 2
                 continue
             out.append(f"{arg}=true")
-        elif arg.startswith("--no-") and f"--{arg[5:]}" in names:
+        elif arg.startswith("--no-") and f"--{arg[5:]}" in words:
             out.append(f"--{arg[5:]}=false")
         else:
             out.append(arg)
@@ -149,7 +150,7 @@ def parser_for(hint: Any) -> Any:
     base = _base(hint)
     choices = _choices(hint)
     if base is bool:
-        return parse_bool
+        return parse_bool if not choices else lambda text: text if text in choices else _bool(text, choices)
     if base in (int, float, str) and not choices:
         return base
     return lambda text: _either(text, base, choices)
@@ -169,8 +170,12 @@ def _either(text: str, base: Any, choices: tuple[str, ...]) -> Any:
 
 def parse_bool(text: str) -> bool:
     """true/false, yes/no, on/off or 1/0."""
+    return _bool(text)
+
+
+def _bool(text: str, choices: tuple[str, ...] = ()) -> bool:
     if text.lower() not in TRUE + FALSE:
-        raise argparse.ArgumentTypeError(f"expected true/false, got '{text}'")
+        raise argparse.ArgumentTypeError(f"expected {'/'.join(('true', 'false', *choices))}, got '{text}'")
     return text.lower() in TRUE
 
 
@@ -192,7 +197,7 @@ def _choices(hint: Any) -> tuple[str, ...]:
 def _metavar(hint: Any) -> str | None:
     choices, base = _choices(hint), _base(hint)
     if base is bool:
-        return "[true|false]"
+        return "[" + "|".join(("true", "false", *choices)) + "]"
     if choices and base is str:
         return "{" + ",".join(choices) + "}"
     if choices:

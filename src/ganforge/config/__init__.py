@@ -9,7 +9,7 @@ checkpoint, so ``sample``/``animate``/``--resume`` rebuild a run from the checkp
 - ``paths``: settings by dotted path, :func:`with_overrides` and the resume rule :func:`resumed`.
 """
 
-from ganforge.config.checks import validate, validate_train
+from ganforge.config.checks import reuse_fits, validate, validate_train
 from ganforge.config.fields import (
     DataConfig,
     LossName,
@@ -40,6 +40,7 @@ __all__ = [
     "flatten",
     "get_path",
     "resumed",
+    "reuse_fits",
     "setting",
     "validate",
     "validate_train",

@@ -109,11 +109,13 @@ def _check_scheme(t: TrainConfig) -> None:
             "the simultaneous scheme updates D and G once per batch from one forward pass; "
             "d_steps, d_separate_batches and d_half_batch need --scheme alternating"
         )
-    if t.reuse_fakes and (t.scheme != "alternating" or t.d_separate_batches or t.d_half_batch):
+    if t.reuse_fakes is True and not reuse_fits(t):
         raise UserError(
             "reuse_fakes hands the fakes of D's joint update to G's: it needs --scheme alternating "
             "with d_separate_batches and d_half_batch off"
         )
+    if t.reuse_fakes not in (True, False, "auto"):
+        raise UserError(f"train.reuse_fakes must be true, false or 'auto', got {t.reuse_fakes!r}")
     if t.d_separate_batches and t.d_joint_batch:
         raise UserError("d_separate_batches (two D updates) and d_joint_batch (one batch of both) contradict")
     if t.d_separate_batches and (t.gp_weight or t.loss == "wgan-gp"):
@@ -123,6 +125,12 @@ def _check_scheme(t: TrainConfig) -> None:
             f"the {t.loss} loss pairs each real image with a fake one: it needs d_separate_batches and "
             "d_half_batch off"
         )
+
+
+def reuse_fits(t: TrainConfig) -> bool:
+    """Whether G's update can take the fakes of D's update before it: one joint D update on a batch of
+    each, alternating with G's (what ``reuse_fakes`` needs)."""
+    return t.scheme == "alternating" and not (t.d_separate_batches or t.d_half_batch)
 
 
 def _number(value: Any) -> bool:

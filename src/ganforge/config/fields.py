@@ -138,10 +138,10 @@ class TrainConfig:
     d_joint_batch: bool = setting(
         False, help="D judges reals and fakes as one batch, so its BatchNorm normalises them alike"
     )
-    reuse_fakes: bool = setting(
+    reuse_fakes: bool | Auto = setting(
         False,
         help="G's update reuses the fakes of the D update before it: one G forward per step, as FastGAN's "
-        "train.py (no CUDA graphs)",
+        "train.py (no CUDA graphs); auto: wherever no CUDA graph is captured (CPU, MPS, several GPUs)",
     )
     r1_gamma: float | Auto = setting(
         0.0, help="R1 penalty weight on real images (0 = off; auto = 0.0002 * side^2 / batch)"

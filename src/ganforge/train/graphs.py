@@ -19,11 +19,19 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.config import TrainConfig
 from ganforge.errors import UserError
+from ganforge.train import distributed
 
 Inputs = dict[str, torch.Tensor | None]
 Outputs = tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor | None]]]
 UpdateFn = Callable[..., Outputs]
+
+
+def graphs_allowed(cfg: TrainConfig, device: torch.device) -> bool:
+    """Whether a run's updates may be captured: ``--cuda-graphs`` on one GPU in one process (DDP's
+    gradient hooks fire in backward, outside any graph)."""
+    return cfg.cuda_graphs and device.type == "cuda" and not distributed.active()
 
 
 class _Captured:

@@ -15,8 +15,8 @@ from ganforge.train import distributed
 from ganforge.train.adaptive import AugmentStrength
 from ganforge.train.draws import Draws
 from ganforge.train.ema import EMA
-from ganforge.train.graphs import StepGraphs, UpdateFn
-from ganforge.train.handoff import FakeHandoff
+from ganforge.train.graphs import StepGraphs, UpdateFn, graphs_allowed
+from ganforge.train.handoff import FakeHandoff, reuses_fakes
 from ganforge.train.optim import make_adam, trainable
 from ganforge.train.precision import autocast, has_convolutions, resolve_precision
 from ganforge.train.schedule import Dials
@@ -65,7 +65,7 @@ class Trainer:
         self.draws.seed(distributed.rank())
         self.noise = self.draws.generator  # the stream's state, saved in every checkpoint
         self.d_updates = 0
-        self.handoff = FakeHandoff(self.updates, cfg)
+        self.handoff = FakeHandoff(self.updates, cfg, device)
 
     @property
     def sampler(self) -> nn.Module:
@@ -245,9 +245,9 @@ def _placed(
 
 
 def _step_graphs(cfg: TrainConfig, device: torch.device, nets: list[nn.Module]) -> StepGraphs | None:
-    """CUDA graphs for one process on one GPU, with fresh fakes for G: DDP's gradient hooks fire in
-    backward, outside any graph, and reused fakes carry G's autograd graph from one update to the next."""
-    if cfg.cuda_graphs and device.type == "cuda" and not (distributed.active() or cfg.reuse_fakes):
+    """CUDA graphs where they are allowed and G takes fresh fakes: reused fakes carry G's autograd
+    graph from one update to the next."""
+    if graphs_allowed(cfg, device) and not reuses_fakes(cfg, device):
         return StepGraphs(nets)
     return None
 
