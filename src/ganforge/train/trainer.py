@@ -16,7 +16,7 @@ from ganforge.train.adaptive import AugmentStrength
 from ganforge.train.draws import Draws
 from ganforge.train.ema import EMA
 from ganforge.train.graphs import StepGraphs, UpdateFn, graphs_allowed
-from ganforge.train.handoff import FakeHandoff, reuses_fakes
+from ganforge.train.handoff import FakeHandoff
 from ganforge.train.optim import make_adam, trainable
 from ganforge.train.precision import autocast, has_convolutions, resolve_precision
 from ganforge.train.schedule import Dials
@@ -58,14 +58,14 @@ class Trainer:
         self.updates.g_ddp, self.updates.d_ddp = wrapped
         self.updates.augment_p = self.strength.p if self.strength else None
         self.dials = Dials(cfg, (self.opt_g, self.opt_d), self.updates.penalty_weights, self.ema)
-        self.graphs = _step_graphs(cfg, device, [self.G, self.D])
+        self.handoff = FakeHandoff(self.updates, cfg, device)
+        self.graphs = _step_graphs(cfg, device, [self.G, self.D], reused_fakes=self.handoff.on)
         self.device = device
         self.num_classes: int | None = getattr(generator, "num_classes", None)
         self.draws = Draws(cfg, latent_dim, self.num_classes, self.augment, device)
         self.draws.seed(distributed.rank())
         self.noise = self.draws.generator  # the stream's state, saved in every checkpoint
         self.d_updates = 0
-        self.handoff = FakeHandoff(self.updates, cfg, device)
 
     @property
     def sampler(self) -> nn.Module:
@@ -244,12 +244,12 @@ def _placed(
     return nets[0], nets[1], wrapped
 
 
-def _step_graphs(cfg: TrainConfig, device: torch.device, nets: list[nn.Module]) -> StepGraphs | None:
+def _step_graphs(
+    cfg: TrainConfig, device: torch.device, nets: list[nn.Module], reused_fakes: bool
+) -> StepGraphs | None:
     """CUDA graphs where they are allowed and G takes fresh fakes: reused fakes carry G's autograd
-    graph from one update to the next."""
-    if graphs_allowed(cfg, device) and not reuses_fakes(cfg, device):
-        return StepGraphs(nets)
-    return None
+    graph from one update into the next, which no capture holds."""
+    return StepGraphs(nets) if graphs_allowed(cfg, device) and not reused_fakes else None
 
 
 def _d_stats(sigmoid: bool, real_out: torch.Tensor, fake_out: torch.Tensor, d_loss: torch.Tensor) -> Stats:
