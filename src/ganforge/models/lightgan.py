@@ -60,7 +60,7 @@ class UpBlock(nn.Module):
     """(N, cin, s, s) -> nearest 2x -> conv 3x3 to 2*cout -> BN -> GLU -> (N, cout, 2s, 2s).
 
     The upsampling and the conv run as one transposed conv with the same function (models/upconv.py):
-    a third of ``fastgan``'s step went to these convs on a CPU, and that form does 4/9 of their work.
+    about half of ``fastgan``'s step went to these convs on a CPU, and that form does 4/9 of their work.
     """
 
     def __init__(self, cin: int, cout: int) -> None:

@@ -9,8 +9,8 @@ and ``i`` (with ``w[1] + w[2]``), an odd one rows ``i`` (``w[0] + w[1]``) and ``
 That is a transposed convolution of stride 2, padding 1 and the 4-tap kernel ``(w[2], w[1] + w[2],
 w[0] + w[1], w[0])``, applied along both axes. The model keeps its 3x3 weights (same parameters, same
 checkpoints, same function up to float rounding, no checkerboard); only the arithmetic is 2.25x less.
-On one thread of an AVX2 CPU the forward and backward pass of ``fastgan``'s 32 -> 64 px block took 39
-instead of 101 ms (docs/performance.md).
+On one thread of an AVX2 CPU the forward and backward pass of ``fastgan``'s 32 -> 64 px block took
+31-42 instead of 99-101 ms (docs/performance.md).
 """
 
 from __future__ import annotations
